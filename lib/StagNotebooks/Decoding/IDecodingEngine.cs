@@ -1,0 +1,23 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StagNotebooks.Decoding;
+
+/// <summary>A decoding engine: prefill a prompt, then one position per step. All engines return the same logits
+/// (up to float tolerance) as the model's teacher-forced forward; they differ in how a step is scheduled.</summary>
+public interface IDecodingEngine
+{
+    string Name { get; }
+    /// <summary>Starts a session for a batch of sequences; the session owns its caches.</summary>
+    IDecodeSession Start(long batch, int? capacity = null);
+}
+
+public interface IDecodeSession : IDisposable
+{
+    /// <summary>Positions processed so far (the position of the next token).</summary>
+    int Position { get; }
+    /// <summary>Processes tokens (B, T) at positions [Position, Position+T); returns their logits (B, T, V).</summary>
+    Tensor Prefill(Tensor tokens);
+    /// <summary>Processes one token per sequence (B, 1) at Position; returns its logits (B, V).</summary>
+    Tensor Step(Tensor tokens);
+}

@@ -1,0 +1,112 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StagNotebooks.Decoding;
+
+/// <summary>
+/// K/V buffers of one attention layer for a folded batch: (N, H, Capacity, D). Allocated once, outside any dispose
+/// scope, and written in place each step. A ring storage keeps only the last <c>Capacity</c> positions (windowed
+/// cross-attention: constant memory and cost per step).
+/// </summary>
+public sealed class KVStorage : IDisposable
+{
+    public Tensor K { get; }
+    public Tensor V { get; }
+    public int Capacity { get; }
+    public bool IsRing { get; }
+
+    public KVStorage(long batch, long heads, int capacity, long headDim, bool ring, ScalarType dtype, Device device)
+    {
+        Capacity = capacity;
+        IsRing = ring;
+        K = torch.zeros(new[] { batch, heads, capacity, headDim }, dtype: dtype, device: device).DetachFromDisposeScope();
+        V = torch.zeros(new[] { batch, heads, capacity, headDim }, dtype: dtype, device: device).DetachFromDisposeScope();
+    }
+
+    public long Bytes => 2 * K.NumberOfElements * K.ElementSize;
+
+    public void Dispose() { K.Dispose(); V.Dispose(); }
+}
+
+/// <summary>
+/// A batch range of a <see cref="KVStorage"/> and how many positions were appended to it. Positions start at 0;
+/// in a ring, slot j holds the newest position p with p mod Capacity = j (K is stored after RoPE, so slot order
+/// does not matter to attention).
+/// </summary>
+public sealed class KVCache
+{
+    readonly KVStorage _storage;
+    readonly long _b0, _nb;
+
+    /// <summary>Positions appended so far (a ring holds only the last Capacity of them).</summary>
+    public int Length { get; private set; }
+
+    public KVCache(KVStorage storage, long batchStart, long batchCount, int length = 0)
+    {
+        _storage = storage; _b0 = batchStart; _nb = batchCount; Length = length;
+    }
+
+    public KVStorage Storage => _storage;
+    public bool IsRing => _storage.IsRing;
+    /// <summary>Entries currently held.</summary>
+    public int Count => Math.Min(Length, _storage.Capacity);
+
+    /// <summary>A view of the same storage over another batch range, e.g. all passes of a shared-weights model at once.</summary>
+    public KVCache Over(long batchStart, long batchCount) => new(_storage, batchStart, batchCount, Length);
+
+    /// <summary>Appends k, v (nb, H, T, D) at positions [Length, Length+T).</summary>
+    public void Append(Tensor k, Tensor v)
+    {
+        int t = (int)k.shape[2];
+        int cap = _storage.Capacity;
+        if (!IsRing)
+        {
+            if (Length + t > cap)
+                throw new InvalidOperationException($"KV cache full: {Length} + {t} positions exceed the capacity {cap} (the model's MaxContext)");
+            Write(k, v, srcStart: 0, slot: Length, count: t);
+        }
+        else
+        {
+            // Only the last `cap` of the new positions survive; write them in at most two contiguous runs.
+            int skip = Math.Max(0, t - cap);
+            int pos = Length + skip, left = t - skip, src = skip;
+            while (left > 0)
+            {
+                int slot = pos % cap, run = Math.Min(left, cap - slot);
+                Write(k, v, src, slot, run);
+                pos += run; src += run; left -= run;
+            }
+        }
+        Length += t;
+    }
+
+    void Write(Tensor k, Tensor v, int srcStart, int slot, int count)
+    {
+        using var kd = _storage.K.narrow(0, _b0, _nb);
+        using var vd = _storage.V.narrow(0, _b0, _nb);
+        using var kdst = kd.narrow(2, slot, count);
+        using var vdst = vd.narrow(2, slot, count);
+        if (srcStart == 0 && count == k.shape[2]) { kdst.copy_(k); vdst.copy_(v); return; }
+        using var ks = k.narrow(2, srcStart, count);
+        using var vs = v.narrow(2, srcStart, count);
+        kdst.copy_(ks); vdst.copy_(vs);
+    }
+
+    /// <summary>The held entries (nb, H, Count, D), as views (valid until the next Append).</summary>
+    public (Tensor K, Tensor V) Contents()
+    {
+        var k = _storage.K.narrow(0, _b0, _nb).narrow(2, 0, Count);
+        var v = _storage.V.narrow(0, _b0, _nb).narrow(2, 0, Count);
+        return (k, v);
+    }
+
+    /// <summary>Absolute position of each held entry, in slot order.</summary>
+    public long[] Positions()
+    {
+        int n = Count, cap = _storage.Capacity;
+        var p = new long[n];
+        for (int j = 0; j < n; j++)
+            p[j] = IsRing && Length > cap ? Length - 1 - ((Length - 1 - j) % cap + cap) % cap : j;
+        return p;
+    }
+}

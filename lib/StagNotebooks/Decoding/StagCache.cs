@@ -1,0 +1,61 @@
+using StagNotebooks.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StagNotebooks.Decoding;
+
+/// <summary>
+/// Every KV cache of one decoding session, owned by the caller and threaded through the model's forward.
+/// Per layer one self-attention storage holds all passes folded into the batch (pass s = rows [s·B, (s+1)·B)),
+/// and one cross-attention storage holds passes 2..p; <see cref="Self"/>[pass][layer] and
+/// <see cref="Cross"/>[pass][layer] are views of them. The folding lets a shared-weights engine run all passes
+/// as one batch over the same buffers. The cross cache grows by one memory position per step (a ring of w
+/// entries when the cross-attention is windowed).
+/// </summary>
+public sealed class StagCache : IDisposable
+{
+    readonly KVStorage[] _self, _cross;
+
+    public int Passes { get; }
+    public int Layers { get; }
+    public long Batch { get; }
+    public int Capacity { get; }
+    public IReadOnlyList<IReadOnlyList<KVCache>> Self { get; }
+    public IReadOnlyList<IReadOnlyList<KVCache>> Cross { get; }
+
+    public StagCache(StagFormerConfig c, long batch, Device device, ScalarType dtype = ScalarType.Float32, int? capacity = null)
+    {
+        Passes = c.Stacks; Layers = c.LayersPerStack; Batch = batch;
+        Capacity = capacity ?? c.MaxContext;
+        if (Capacity > c.MaxContext) throw new ArgumentException($"cache capacity {Capacity} exceeds MaxContext {c.MaxContext}");
+        int crossCap = c.CrossWindow is int w && w < Capacity ? w : Capacity;
+        bool ring = crossCap < Capacity;
+        _self = Enumerable.Range(0, Layers).Select(_ => new KVStorage(Passes * batch, c.Heads, Capacity, c.HeadDim, false, dtype, device)).ToArray();
+        _cross = Passes > 1
+            ? Enumerable.Range(0, Layers).Select(_ => new KVStorage((Passes - 1) * batch, c.Heads, crossCap, c.HeadDim, ring, dtype, device)).ToArray()
+            : Array.Empty<KVStorage>();
+        Self = Enumerable.Range(0, Passes)
+            .Select(s => (IReadOnlyList<KVCache>)_self.Select(st => new KVCache(st, s * batch, batch)).ToArray()).ToArray();
+        Cross = Enumerable.Range(0, Passes)
+            .Select(s => (IReadOnlyList<KVCache>)(s == 0 ? Array.Empty<KVCache>() : _cross.Select(st => new KVCache(st, (s - 1) * batch, batch)).ToArray()))
+            .ToArray();
+    }
+
+    /// <summary>Positions processed by the last pass (the position of the next token).</summary>
+    public int Position => Self[Passes - 1][0].Length;
+
+    public long SelfBytes => _self.Sum(s => s.Bytes);
+    public long CrossBytes => _cross.Sum(s => s.Bytes);
+
+    /// <summary>Views over all passes of each layer's self storage, at pass 1's length (all passes must agree).</summary>
+    public IReadOnlyList<KVCache> AllPassesSelf() => Self[0].Select(c => c.Over(0, Passes * Batch)).ToArray();
+
+    /// <summary>Views over passes 2..p of each layer's cross storage.</summary>
+    public IReadOnlyList<KVCache> AllPassesCross() => Cross[1].Select(c => c.Over(0, (Passes - 1) * Batch)).ToArray();
+
+    public void Dispose()
+    {
+        foreach (var s in _self) s.Dispose();
+        foreach (var s in _cross) s.Dispose();
+    }
+}

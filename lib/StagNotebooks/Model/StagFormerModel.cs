@@ -1,0 +1,133 @@
+using StagNotebooks.Decoding;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StagNotebooks.Model;
+
+public sealed record ModelInput(Tensor Tokens, int Start = 0, StagCache? Cache = null, bool KeepStackOutputs = false);
+
+/// <param name="Logits">(B, T, V)</param>
+/// <param name="StackOutputs">each pass's final output (B, T, d), when asked for</param>
+public sealed record ModelOutput(Tensor Logits, IReadOnlyList<Tensor>? StackOutputs);
+
+/// <summary>
+/// StagFormer with p stacks (p = 1: the baseline Transformer). Every stack reads the token embeddings E; stack s
+/// cross-attends to stack s−1's final output at positions ≤ i−1. Teacher-forced forward runs the stacks one
+/// after another; the step-mode methods let decoding engines run the p stacks of one step concurrently.
+/// Shared weights: one stack of blocks (plus one set of cross-attention sublayers) used by every pass.
+/// </summary>
+public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
+{
+    public StagFormerConfig Config { get; }
+    public Embedding tok_embeddings;
+    public Embedding? pos_embeddings;
+    public ModuleList<LayerStack> stacks;
+    public RMSNorm final_norm;
+    public Linear? lm_head;
+    public Parameter? stack_mix;
+    public RotaryEmbedding? rope;
+    public Dropout embed_dropout;
+
+    public StagFormerModel(StagFormerConfig config, long seed = 0) : base(nameof(StagFormerModel))
+    {
+        Config = config.Validate();
+        var c = Config;
+        // No dispose scope here: parameters created inside one would be disposed with it.
+        {
+            torch.manual_seed(seed);
+            tok_embeddings = nn.Embedding(c.VocabSize, c.DModel);
+            if (c.Positional == PositionalEncoding.Learned) pos_embeddings = nn.Embedding(c.MaxContext, c.DModel);
+            int count = c.Weights == WeightSharing.Shared ? 1 : c.Stacks;
+            stacks = nn.ModuleList(Enumerable.Range(0, count)
+                .Select(s => new LayerStack(c, s, withCross: c.Weights == WeightSharing.Shared ? c.Stacks > 1 : s > 0)).ToArray());
+            final_norm = new RMSNorm(c.DModel, c.NormEps);
+            if (!c.TiedEmbeddings) lm_head = nn.Linear(c.DModel, c.VocabSize, hasBias: false);
+            if (c.Combination == StackCombination.LearnedLinear)
+            {
+                var init = torch.zeros(c.Stacks); init[c.Stacks - 1] = 1;   // starts as "last stack only"
+                stack_mix = nn.Parameter(init);
+            }
+            if (c.Positional == PositionalEncoding.Rope) rope = new RotaryEmbedding(c.HeadDim, c.MaxContext, c.RopeTheta);
+            embed_dropout = nn.Dropout(c.Dropout);
+            RegisterComponents();
+            Initialize();
+        }
+    }
+
+    // GPT-2 style: N(0, 0.02), output projections scaled down by the depth a token passes through.
+    void Initialize()
+    {
+        using var _ = torch.no_grad();
+        double outStd = 0.02 / Math.Sqrt(2.0 * Config.TotalLayers);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal) || name == "stack_mix" || name.Contains("null_")) continue;
+            bool output = name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal);
+            nn.init.normal_(p, 0, output ? outStd : 0.02);
+        }
+    }
+
+    /// <summary>The stack pass s runs through (the one shared stack, or stack s).</summary>
+    public LayerStack StackFor(int pass) => Config.Weights == WeightSharing.Shared ? stacks[0] : stacks[pass];
+
+    /// <summary>E: token embeddings (+ learned positions) of tokens (B, T) at positions [start, start+T) → (B, T, d).</summary>
+    public Tensor Embed(Tensor tokens, int start)
+    {
+        using var scope = torch.NewDisposeScope();
+        var e = tok_embeddings.forward(tokens);
+        if (pos_embeddings != null)
+            e = e + pos_embeddings.forward(torch.arange(start, start + tokens.shape[1], dtype: ScalarType.Int64, device: tokens.device));
+        return embed_dropout.forward(e).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The model's final output from every pass's output: the last, or the learned linear combination.</summary>
+    public Tensor Combine(IReadOnlyList<Tensor> passOutputs)
+    {
+        if (stack_mix is null) return passOutputs[^1].alias();
+        using var scope = torch.NewDisposeScope();
+        var stacked = torch.stack(passOutputs, 0);                                  // (p, B, T, d)
+        return (stacked * stack_mix.view(-1, 1, 1, 1)).sum(dim: 0).MoveToOuterDisposeScope();   // sum(0) would bind to sum(ScalarType)
+    }
+
+    /// <summary>logits = Unembed(FinalNorm(h)): (B, T, d) → (B, T, V).</summary>
+    public Tensor Head(Tensor final)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = final_norm.forward(final);
+        var logits = lm_head != null ? lm_head.forward(h) : torch.matmul(h, tok_embeddings.weight!.t());
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Teacher-forced forward (training, prefill, the sequential engine): passes one after another.</summary>
+    public override ModelOutput forward(ModelInput input)
+    {
+        using var scope = torch.NewDisposeScope();
+        int start = input.Start;
+        if (start + input.Tokens.shape[1] > Config.MaxContext)
+            throw new ArgumentException($"positions up to {start + input.Tokens.shape[1]} exceed MaxContext {Config.MaxContext}");
+        var e = Embed(input.Tokens, start);
+        var outs = new List<Tensor>(Config.Stacks);
+        Tensor? below = null;
+        for (int s = 0; s < Config.Stacks; s++)
+        {
+            var h = StackFor(s).Forward(e, start, rope, input.Cache?.Self[s], useCross: s > 0, memory: below, crossCaches: input.Cache?.Cross[s]);
+            outs.Add(h);
+            below = h;
+        }
+        var logits = Head(Combine(outs)).MoveToOuterDisposeScope();
+        if (!input.KeepStackOutputs) return new ModelOutput(logits, null);
+        foreach (var o in outs) o.MoveToOuterDisposeScope();
+        return new ModelOutput(logits, outs);
+    }
+
+    /// <summary>
+    /// Step mode: pass s on one position. Its cross cache must already hold the memory of positions ≤ pos−1
+    /// (see <see cref="AppendMemory"/>), so this does not wait for pass s−1 at pos.
+    /// </summary>
+    public Tensor PassStep(int pass, Tensor e, int pos, StagCache cache) =>
+        StackFor(pass).Forward(e, pos, rope, cache.Self[pass], useCross: pass > 0, memory: null, crossCaches: pass > 0 ? cache.Cross[pass] : null);
+
+    /// <summary>Appends memory m (B, T, d) — the output of the pass below — to pass s's cross caches at [pos, pos+T).</summary>
+    public void AppendMemory(int pass, Tensor m, int pos, StagCache cache) => StackFor(pass).AppendMemory(m, pos, rope, cache.Cross[pass]);
+}

@@ -1,0 +1,125 @@
+using StagNotebooks.Decoding;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StagNotebooks.Model;
+
+/// <summary>
+/// Cross-attention from stack s to the final output M of stack s−1, staggered in time: the query at position i sees
+/// memory positions k with i−lag−w+1 ≤ k ≤ i−lag (lag 1 = the paper; window w optional). Memory is normed by its
+/// own RMSNorm, then projected; RoPE is applied to queries at i and keys at k, so the lag is visible to the heads.
+/// </summary>
+public sealed class StaggeredCrossAttention : nn.Module
+{
+    readonly int _heads, _headDim, _lag;
+    readonly int? _window;
+    readonly double _dropout;
+    readonly EmptyCrossAttention _empty;
+    public RMSNorm memory_norm;
+    public Linear q_proj, k_proj, v_proj, o_proj;
+    public Parameter? null_key, null_value;   // (1, H, 1, D): the learned slot every query may attend to
+
+    public StaggeredCrossAttention(StagFormerConfig c) : base(nameof(StaggeredCrossAttention))
+    {
+        _heads = c.Heads; _headDim = c.HeadDim; _lag = c.CrossLag; _window = c.CrossWindow; _dropout = c.Dropout; _empty = c.EmptyCross;
+        memory_norm = new RMSNorm(c.DModel, c.NormEps);
+        q_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
+        k_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
+        v_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
+        o_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
+        if (_empty == EmptyCrossAttention.NullSlot)
+        {
+            null_key = nn.Parameter(torch.randn(1, _heads, 1, _headDim) * 0.02);
+            null_value = nn.Parameter(torch.zeros(1, _heads, 1, _headDim));
+        }
+        RegisterComponents();
+    }
+
+    Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], _heads, _headDim).transpose(1, 2);   // (B, T, d) → (B, H, T, D)
+
+    /// <summary>Keys and values of memory m (B, Tm, d) at positions [start, start+Tm): what a cross cache stores.</summary>
+    public (Tensor K, Tensor V) ProjectMemory(Tensor m, int start, RotaryEmbedding? rope)
+    {
+        using var scope = torch.NewDisposeScope();
+        var mn = memory_norm.forward(m);
+        var k = SplitHeads(k_proj.forward(mn));
+        var v = SplitHeads(v_proj.forward(mn));
+        if (rope != null) k = rope.Apply(k, start);
+        return (k.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Chunk mode (training, prefill, the sequential engine): queries x (B, T, d) and the memory for the same
+    /// positions [start, start+T). With a cache, attends to the cached memory plus the new chunk, then appends it.
+    /// </summary>
+    public Tensor Forward(Tensor x, int start, Tensor memory, RotaryEmbedding? rope, KVCache? cache)
+    {
+        using var scope = torch.NewDisposeScope();
+        long t = x.shape[1];
+        var (newK, newV) = ProjectMemory(memory, start, rope);
+        var (k, v) = (newK, newV);
+        Tensor keyPos = torch.arange(start, start + t, dtype: ScalarType.Int64, device: x.device);
+        if (cache != null)
+        {
+            if (cache.Length != start)
+                throw new InvalidOperationException($"cross-attention cache holds {cache.Length} positions but the memory starts at {start}");
+            if (cache.Count > 0)
+            {
+                var (ck, cv) = cache.Contents();
+                keyPos = torch.cat(new[] { torch.tensor(cache.Positions(), device: x.device), keyPos });
+                k = torch.cat(new[] { ck, k }, 2);
+                v = torch.cat(new[] { cv, v }, 2);
+            }
+            cache.Append(newK, newV);   // after the concatenation above copied what a ring slot may overwrite
+        }
+        var queryPos = torch.arange(start, start + t, dtype: ScalarType.Int64, device: x.device);
+        var visible = keyPos.unsqueeze(0) <= (queryPos.unsqueeze(1) - _lag);           // (T, Tk): strictly past when lag = 1
+        if (_window is int w) visible = visible & (keyPos.unsqueeze(0) > (queryPos.unsqueeze(1) - _lag - w));
+        return Attend(x, start, k, v, visible, rope).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Step mode (the staggered engines): the cache already holds exactly the memory the query at <paramref name="pos"/>
+    /// may see — positions up to pos−1, the last w of them in a ring — so no mask is needed and the memory of
+    /// this step is appended only after it.
+    /// </summary>
+    public Tensor Step(Tensor x, int pos, RotaryEmbedding? rope, KVCache cache)
+    {
+        using var scope = torch.NewDisposeScope();
+        if (cache.Length != pos + 1 - _lag)
+            throw new InvalidOperationException($"staggered step at position {pos} needs memory up to {pos - _lag}, the cross cache holds {cache.Length} positions");
+        var (k, v) = cache.Contents();
+        return Attend(x, pos, k, v, null, rope).MoveToOuterDisposeScope();
+    }
+
+    Tensor Attend(Tensor x, int start, Tensor k, Tensor v, Tensor? visible, RotaryEmbedding? rope)
+    {
+        long b = x.shape[0], t = x.shape[1];
+        var q = SplitHeads(q_proj.forward(x));
+        if (rope != null) q = rope.Apply(q, start);
+        double p = training ? _dropout : 0.0;
+        Tensor? rowHasKey = null;
+        if (_empty == EmptyCrossAttention.NullSlot)
+        {
+            k = torch.cat(new[] { null_key!.expand(b, -1, -1, -1).to(k.dtype), k }, 2);
+            v = torch.cat(new[] { null_value!.expand(b, -1, -1, -1).to(v.dtype), v }, 2);
+            if (visible is not null) visible = torch.cat(new[] { torch.ones(t, 1, dtype: ScalarType.Bool, device: x.device), visible }, 1);
+        }
+        else
+        {
+            if (k.shape[2] == 0) return torch.zeros(b, t, x.shape[2], dtype: x.dtype, device: x.device);
+            if (visible is not null)
+            {
+                // Softmax over an empty set is NaN: give empty rows every key, then zero their output.
+                rowHasKey = visible.any(1);                                               // (T)
+                visible = visible | rowHasKey.logical_not().unsqueeze(1);
+            }
+        }
+        var y = visible is null
+            ? nn.functional.scaled_dot_product_attention(q, k, v, p: p)
+            : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: visible, p: p);   // (B, H, T, D)
+        if (rowHasKey is not null) y = y * rowHasKey.view(1, 1, t, 1).to(y.dtype);
+        return o_proj.forward(y.transpose(1, 2).reshape(b, t, -1));
+    }
+}
