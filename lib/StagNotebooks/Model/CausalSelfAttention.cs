@@ -10,19 +10,15 @@ public sealed class CausalSelfAttention : nn.Module
 {
     readonly int _heads, _headDim;
     readonly double _dropout;
-    public Linear q_proj, k_proj, v_proj, o_proj;
+    public Linear qkv_proj, o_proj;   // Q, K, V fused into one (3d × d) projection: one call per step instead of three
 
     public CausalSelfAttention(StagFormerConfig c) : base(nameof(CausalSelfAttention))
     {
         _heads = c.Heads; _headDim = c.HeadDim; _dropout = c.Dropout;
-        q_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
-        k_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
-        v_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
+        qkv_proj = nn.Linear(c.DModel, 3 * c.DModel, hasBias: false);
         o_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
         RegisterComponents();
     }
-
-    internal Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], _heads, _headDim).transpose(1, 2);   // (B, T, d) → (B, H, T, D)
 
     /// <param name="x">normed input (B, T, d) at positions [start, start+T)</param>
     /// <param name="cache">when given, K/V are appended to it and the query attends to everything cached</param>
@@ -30,10 +26,12 @@ public sealed class CausalSelfAttention : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = SplitHeads(q_proj.forward(x));
-        var k = SplitHeads(k_proj.forward(x));
-        var v = SplitHeads(v_proj.forward(x));
-        if (rope != null) { q = rope.Apply(q, start); k = rope.Apply(k, start); }
+        var qkv = qkv_proj.forward(x).view(b, t, 3 * _heads, _headDim).transpose(1, 2);    // (B, 3H, T, D)
+        var qk = qkv.narrow(1, 0, 2 * _heads);
+        if (rope != null) qk = rope.Apply(qk, start);                                     // q and k rotated in one call
+        var q = qk.narrow(1, 0, _heads);
+        var k = qk.narrow(1, _heads, _heads);
+        var v = qkv.narrow(1, 2 * _heads, _heads);
         if (cache != null)
         {
             if (cache.Length != start)

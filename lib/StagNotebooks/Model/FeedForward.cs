@@ -20,12 +20,12 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)   // (B, T, d) → (B, T, d)
+    // (B, T, d) → (B, T, d); runs inside the block's dispose scope.
+    public override Tensor forward(Tensor x)
     {
-        using var scope = torch.NewDisposeScope();
         var h = _kind == FfnKind.GeGLU
             ? nn.functional.gelu(gate_proj!.forward(x)) * up_proj.forward(x)
             : nn.functional.gelu(up_proj.forward(x));
-        return down_proj.forward(h).MoveToOuterDisposeScope();
+        return down_proj.forward(h);
     }
 }

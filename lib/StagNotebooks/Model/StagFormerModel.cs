@@ -27,7 +27,7 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
     public Linear? lm_head;
     public Parameter? stack_mix;
     public RotaryEmbedding? rope;
-    public Dropout embed_dropout;
+    public Dropout? embed_dropout;
 
     public StagFormerModel(StagFormerConfig config, long seed = 0) : base(nameof(StagFormerModel))
     {
@@ -49,7 +49,7 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
                 stack_mix = nn.Parameter(init);
             }
             if (c.Positional == PositionalEncoding.Rope) rope = new RotaryEmbedding(c.HeadDim, c.MaxContext, c.RopeTheta);
-            embed_dropout = nn.Dropout(c.Dropout);
+            if (c.Dropout > 0) embed_dropout = nn.Dropout(c.Dropout);
             RegisterComponents();
             Initialize();
         }
@@ -78,7 +78,7 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         var e = tok_embeddings.forward(tokens);
         if (pos_embeddings != null)
             e = e + pos_embeddings.forward(torch.arange(start, start + tokens.shape[1], dtype: ScalarType.Int64, device: tokens.device));
-        return embed_dropout.forward(e).MoveToOuterDisposeScope();
+        return (embed_dropout is null ? e : embed_dropout.forward(e)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The model's final output from every pass's output: the last, or the learned linear combination.</summary>

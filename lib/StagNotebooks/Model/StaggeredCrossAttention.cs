@@ -17,7 +17,7 @@ public sealed class StaggeredCrossAttention : nn.Module
     readonly double _dropout;
     readonly EmptyCrossAttention _empty;
     public RMSNorm memory_norm;
-    public Linear q_proj, k_proj, v_proj, o_proj;
+    public Linear q_proj, kv_proj, o_proj;   // K and V of the memory fused into one (2d × d) projection
     public Parameter? null_key, null_value;   // (1, H, 1, D): the learned slot every query may attend to
 
     public StaggeredCrossAttention(StagFormerConfig c) : base(nameof(StaggeredCrossAttention))
@@ -25,8 +25,7 @@ public sealed class StaggeredCrossAttention : nn.Module
         _heads = c.Heads; _headDim = c.HeadDim; _lag = c.CrossLag; _window = c.CrossWindow; _dropout = c.Dropout; _empty = c.EmptyCross;
         memory_norm = new RMSNorm(c.DModel, c.NormEps);
         q_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
-        k_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
-        v_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
+        kv_proj = nn.Linear(c.DModel, 2 * c.DModel, hasBias: false);
         o_proj = nn.Linear(c.DModel, c.DModel, hasBias: false);
         if (_empty == EmptyCrossAttention.NullSlot)
         {
@@ -42,9 +41,9 @@ public sealed class StaggeredCrossAttention : nn.Module
     public (Tensor K, Tensor V) ProjectMemory(Tensor m, int start, RotaryEmbedding? rope)
     {
         using var scope = torch.NewDisposeScope();
-        var mn = memory_norm.forward(m);
-        var k = SplitHeads(k_proj.forward(mn));
-        var v = SplitHeads(v_proj.forward(mn));
+        var kv = kv_proj.forward(memory_norm.forward(m)).view(m.shape[0], m.shape[1], 2 * _heads, _headDim).transpose(1, 2);   // (B, 2H, Tm, D)
+        var k = kv.narrow(1, 0, _heads);
+        var v = kv.narrow(1, _heads, _heads);
         if (rope != null) k = rope.Apply(k, start);
         return (k.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope());
     }

@@ -34,7 +34,7 @@ public sealed class TransformerBlock : nn.Module
     public RMSNorm attn_norm, ffn_norm;
     public CausalSelfAttention self_attn;
     public FeedForward ffn;
-    public Dropout resid_dropout;
+    public Dropout? resid_dropout;   // only when Dropout > 0: a decode step should not pay for a no-op call
 
     public TransformerBlock(StagFormerConfig c, int layerIndex) : base(nameof(TransformerBlock))
     {
@@ -43,15 +43,17 @@ public sealed class TransformerBlock : nn.Module
         self_attn = new CausalSelfAttention(c);
         ffn_norm = new RMSNorm(c.DModel, c.NormEps);
         ffn = new FeedForward(c);
-        resid_dropout = nn.Dropout(c.Dropout);
+        if (c.Dropout > 0) resid_dropout = nn.Dropout(c.Dropout);
         RegisterComponents();
     }
+
+    Tensor Drop(Tensor x) => resid_dropout is null ? x : resid_dropout.forward(x);
 
     /// <param name="x">(B, T, d) at positions [start, start+T)</param>
     public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? selfCache, CrossAttentionBlock? cross, CrossInput? crossInput)
     {
         using var scope = torch.NewDisposeScope();
-        x = x + resid_dropout.forward(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache));
+        x = x + Drop(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache));
         if (cross != null && crossInput != null)
         {
             var rows = crossInput.FirstRow == 0 ? x : x.narrow(0, crossInput.FirstRow, x.shape[0] - crossInput.FirstRow);
@@ -59,10 +61,10 @@ public sealed class TransformerBlock : nn.Module
             var y = crossInput.Memory is null
                 ? cross.cross_attn.Step(normed, start, rope, crossInput.Cache!)
                 : cross.cross_attn.Forward(normed, start, crossInput.Memory, rope, crossInput.Cache);
-            rows = rows + resid_dropout.forward(y);
+            rows = rows + Drop(y);
             x = crossInput.FirstRow == 0 ? rows : torch.cat(new[] { x.narrow(0, 0, crossInput.FirstRow), rows }, 0);
         }
-        x = x + resid_dropout.forward(ffn.forward(ffn_norm.forward(x)));
+        x = x + Drop(ffn.forward(ffn_norm.forward(x)));
         return x.MoveToOuterDisposeScope();
     }
 }

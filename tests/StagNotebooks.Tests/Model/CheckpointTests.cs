@@ -34,7 +34,7 @@ public class CheckpointTests
         var other = new StagFormerModel(c with { FfnHidden = 48, Stacks = 1 });
         var e = Assert.Throws<CheckpointException>(() => Checkpoint.LoadInto(other, dir.File("ckpt")));
         Assert.Contains("stacks.0.layers.0.ffn.up_proj.weight: checkpoint has [32, 16], model expects [48, 16]", e.Message);
-        Assert.Contains("stacks.1.layers.0.self_attn.q_proj.weight: in the checkpoint but not in the model", e.Message);
+        Assert.Contains("stacks.1.layers.0.self_attn.qkv_proj.weight: in the checkpoint but not in the model", e.Message);
         Assert.StartsWith($"checkpoint {dir.File("ckpt")} does not match the model (", e.Message);
     }
 
