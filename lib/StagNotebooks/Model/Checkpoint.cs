@@ -18,10 +18,16 @@ public static class Checkpoint
         var full = Path.GetFullPath(folder);
         var tmp = full.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         Directory.CreateDirectory(tmp);
-        File.WriteAllText(Path.Combine(tmp, ConfigFile), model.Config.ToJson());
-        File.WriteAllText(Path.Combine(tmp, TensorsFile), JsonSerializer.Serialize(Shapes(model), new JsonSerializerOptions { WriteIndented = true }));
-        model.save(Path.Combine(tmp, WeightsFile));
+        WriteFiles(model, tmp);
         ReplaceFolder(tmp, full);
+    }
+
+    /// <summary>Writes the model's files into an existing folder (not atomic: callers write into a temporary folder).</summary>
+    public static void WriteFiles(StagFormerModel model, string folder)
+    {
+        File.WriteAllText(Path.Combine(folder, ConfigFile), model.Config.ToJson());
+        File.WriteAllText(Path.Combine(folder, TensorsFile), JsonSerializer.Serialize(Shapes(model), new JsonSerializerOptions { WriteIndented = true }));
+        model.save(Path.Combine(folder, WeightsFile));
     }
 
     /// <summary>Renames <paramref name="tmp"/> to <paramref name="target"/>, keeping the old folder until the new one is in place.</summary>

@@ -1,0 +1,56 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace StagNotebooks.Training;
+
+/// <summary>
+/// runs/&lt;name&gt;/: config.json (the TrainConfig), data.json (what data it trained on), metrics.csv/.jsonl,
+/// checkpoints/last and checkpoints/best, and done.json once finished. A run is identified by a hash of its
+/// config and data, so the same experiment asked for twice is found and reused instead of trained again.
+/// </summary>
+public sealed class RunDirectory
+{
+    public string Path { get; }
+    public string Id { get; }
+    public TrainConfig Config { get; }
+
+    RunDirectory(string path, string id, TrainConfig config) { Path = path; Id = id; Config = config; }
+
+    public string Checkpoints => System.IO.Path.Combine(Path, "checkpoints");
+    public string LastCheckpoint => System.IO.Path.Combine(Checkpoints, "last");
+    public string BestCheckpoint => System.IO.Path.Combine(Checkpoints, "best");
+    public string DoneFile => System.IO.Path.Combine(Path, "done.json");
+    public bool IsComplete => File.Exists(DoneFile);
+
+    /// <summary>Hash of the config and the data identity (e.g. the packed dataset's manifest hash).</summary>
+    public static string ComputeId(TrainConfig config, string dataId)
+    {
+        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(config.ToJson() + "\n" + dataId));
+        return Convert.ToHexString(bytes)[..12].ToLowerInvariant();
+    }
+
+    /// <summary>Opens (creating if needed) runs/&lt;name&gt;; an existing folder must hold the same experiment.</summary>
+    public static RunDirectory Open(string runsRoot, string name, TrainConfig config, string dataId)
+    {
+        var id = ComputeId(config, dataId);
+        var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(runsRoot, name));
+        var idFile = System.IO.Path.Combine(path, "run-id.txt");
+        if (File.Exists(idFile))
+        {
+            var existing = File.ReadAllText(idFile).Trim();
+            if (existing != id)
+                throw new InvalidOperationException($"{path} holds another experiment (run id {existing}, this one is {id}): choose another run name, or delete the folder");
+        }
+        else
+        {
+            Directory.CreateDirectory(path);
+            Reporting.AtomicFile.WriteAllText(System.IO.Path.Combine(path, "config.json"), config.ToJson());
+            Reporting.AtomicFile.WriteAllText(System.IO.Path.Combine(path, "data.json"), $"{{\"data\": {System.Text.Json.JsonSerializer.Serialize(dataId)}}}");
+            Reporting.AtomicFile.WriteAllText(idFile, id);
+        }
+        return new RunDirectory(path, id, config);
+    }
+
+    /// <summary>The default run name: preset, a short description and the id.</summary>
+    public static string DefaultName(TrainConfig config, string label, string dataId) => $"{config.Preset}-{label}-{ComputeId(config, dataId)}";
+}

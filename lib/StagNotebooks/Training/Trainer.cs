@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using StagNotebooks.Model;
+using StagNotebooks.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StagNotebooks.Training;
+
+/// <summary>What a progress display shows after each step.</summary>
+public sealed record TrainProgress(int Step, int TotalSteps, StepMetrics Metrics);
+
+public sealed record TrainResult(RunDirectory Run, int Steps, double FinalLoss, double? BestValLoss, IReadOnlyList<StepMetrics> Metrics, bool Resumed);
+
+/// <summary>Training stopped because the loss or the gradients stopped being finite.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
+/// <summary>
+/// Trains one model of a run: AdamW (weight decay on matrices only), warmup + cosine or WSD, gradient clipping and
+/// accumulation, periodic validation, atomic checkpoints (last and best) and exact resumption. Every step runs in
+/// its own dispose scope, so a long run does not grow in memory.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    readonly TrainConfig _config;
+    readonly RunDirectory _run;
+    readonly IBatchSource _train;
+    readonly IEvalSource? _val;
+    readonly Device _device;
+    readonly double _peakFlops;
+    public StagFormerModel Model { get; }
+    public OptimizerHelper Optimizer { get; }
+
+    /// <param name="peakGflops">the roofline for MFU (stag doctor's GEMM GFLOP/s); NaN leaves MFU out</param>
+    public Trainer(RunDirectory run, IBatchSource train, IEvalSource? val, Device device, double peakGflops = double.NaN)
+    {
+        _config = run.Config.Validate();
+        if (_config.Model.VocabSize == 0) throw new ConfigException("Model.VocabSize", "still 0: set it from the tokenizer before training");
+        _run = run; _train = train; _val = val; _device = device; _peakFlops = peakGflops * 1e9;
+        Model = new StagFormerModel(_config.Model, _config.Seed).to(device);
+        Optimizer = MakeOptimizer(Model, _config);
+    }
+
+    /// <summary>AdamW with weight decay on matrices (dim ≥ 2) and none on norms, null slots and mixing weights.</summary>
+    static OptimizerHelper MakeOptimizer(StagFormerModel model, TrainConfig c)
+    {
+        var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
+        var noDecay = model.parameters().Where(p => p.dim() < 2).ToList();
+        // ParamGroup(params, weight_decay) would reset lr and betas to defaults: pass full Options (ENVIRONMENT.md).
+        AdamW.Options Opts(double wd) => new() { LearningRate = c.LearningRate, beta1 = c.Beta1, beta2 = c.Beta2, eps = 1e-8, weight_decay = wd };
+        var groups = new List<AdamW.ParamGroup> { new(decay, Opts(c.WeightDecay)) };
+        if (noDecay.Count > 0) groups.Add(new(noDecay, Opts(0)));
+        return torch.optim.AdamW(groups, c.LearningRate, c.Beta1, c.Beta2, 1e-8, c.WeightDecay);
+    }
+
+    public TrainResult Run(Action<TrainProgress>? onStep = null, CancellationToken cancel = default)
+    {
+        var c = _config;
+        var metrics = new MetricsLog(_run.Path);
+        TrainingCheckpoint.CleanInterrupted(_run.Checkpoints);
+        int start = 0; long tokens = 0; double elapsedBefore = 0; double? best = null; int? bestStep = null;
+        bool resumed = false;
+        if (TrainingCheckpoint.Exists(_run.LastCheckpoint))
+        {
+            var s = TrainingCheckpoint.Load(_run.LastCheckpoint, Model, Optimizer);
+            start = s.Step; tokens = s.Tokens; elapsedBefore = s.ElapsedSeconds; best = s.BestValLoss; bestStep = s.BestStep;
+            metrics.TruncateAfter(start);
+            resumed = true;
+        }
+        else metrics.TruncateAfter(0);
+
+        int total = c.TotalSteps;
+        double flopsPerToken = FlopCounter.TrainingFlopsPerToken(c.Model, c.ContextLength);
+        var clock = Stopwatch.StartNew();
+        double lastLoss = double.NaN;
+        var parameters = Model.parameters().ToArray();
+        for (int step = start; step < total; step++)
+        {
+            if (cancel.IsCancellationRequested) break;
+            if (c.TimeBudgetSeconds is double budget && elapsedBefore + clock.Elapsed.TotalSeconds >= budget) break;
+            var stepClock = Stopwatch.StartNew();
+            double lr = LearningRateSchedule.At(c, step);
+            double loss = 0, gradNorm;
+            Model.train();
+            using (var scope = torch.NewDisposeScope())
+            {
+                Optimizer.zero_grad();
+                for (int micro = 0; micro < c.GradAccumulation; micro++)
+                {
+                    var (x, y) = _train.Batch((long)step * c.GradAccumulation + micro, c.BatchSize, c.ContextLength, _device);
+                    var logits = Model.forward(new ModelInput(x)).Logits;                       // (B, T, V)
+                    var l = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), y.view(-1)) / c.GradAccumulation;
+                    l.backward();
+                    loss += l.item<float>();
+                }
+                gradNorm = c.GradClip > 0
+                    ? nn.utils.clip_grad_norm_(parameters, c.GradClip)
+                    : Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => p.grad!.pow(2).sum().item<float>()));
+                if (!double.IsFinite(loss) || !double.IsFinite(gradNorm))
+                    throw new TrainingDivergedException(
+                        $"step {step}: {(double.IsFinite(loss) ? "gradient norm" : "loss")} is {(double.IsFinite(loss) ? gradNorm : loss)}; " +
+                        (TrainingCheckpoint.Exists(_run.LastCheckpoint) ? $"the last good checkpoint is {_run.LastCheckpoint}" : "no checkpoint was written yet"));
+                foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
+                Optimizer.step();
+            }
+            TorchRuntime.Synchronize(_device);
+            tokens += c.TokensPerStep;
+            lastLoss = loss;
+            double stepSeconds = stepClock.Elapsed.TotalSeconds;
+            double tps = c.TokensPerStep / stepSeconds;
+            var row = new StepMetrics(step + 1, tokens, loss, lr, gradNorm, tps, double.IsFinite(_peakFlops) ? flopsPerToken * tps / _peakFlops : null, elapsedBefore + clock.Elapsed.TotalSeconds);
+
+            bool last = step + 1 == total;
+            bool improved = false;
+            if (_val != null && ((step + 1) % c.EvalEvery == 0 || last))
+            {
+                var (valLoss, ppl, bpb) = Evaluate();
+                row = row with { ValLoss = valLoss, ValPerplexity = ppl, ValBitsPerByte = bpb };
+                if (best is null || valLoss < best) { best = valLoss; bestStep = step + 1; improved = true; }
+            }
+            metrics.Append(row);
+            if ((step + 1) % c.CheckpointEvery == 0 || last || improved)
+            {
+                var state = new TrainingState(step + 1, tokens, elapsedBefore + clock.Elapsed.TotalSeconds, best, bestStep, TrainingCheckpoint.CaptureRng());
+                TrainingCheckpoint.Save(_run.LastCheckpoint, Model, Optimizer, state);
+                if (improved) TrainingCheckpoint.Save(_run.BestCheckpoint, Model, Optimizer, state);
+            }
+            onStep?.Invoke(new TrainProgress(step + 1, total, row));
+        }
+        var all = metrics.Read();
+        if (all.Count > 0 && all[^1].Step == total)
+            Reporting.AtomicFile.WriteAllText(_run.DoneFile, System.Text.Json.JsonSerializer.Serialize(new { steps = total, final_loss = all[^1].Loss, best_val_loss = best, best_step = bestStep }));
+        return new TrainResult(_run, all.Count > 0 ? all[^1].Step : 0, all.Count > 0 ? all[^1].Loss : lastLoss, best, all, resumed);
+    }
+
+    /// <summary>Validation loss (nats/token), perplexity and bits per byte over the configured number of windows.</summary>
+    public (double Loss, double Perplexity, double BitsPerByte) Evaluate()
+    {
+        if (_val is null) throw new InvalidOperationException("no validation data");
+        Model.eval();
+        double nll = 0; long count = 0;
+        using var ng = torch.no_grad();
+        foreach (var (x, y) in _val.Windows(_config.BatchSize, _config.ContextLength, _config.EvalBatches, _device))
+        {
+            using var scope = torch.NewDisposeScope();
+            var logits = Model.forward(new ModelInput(x)).Logits;
+            nll += nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), y.view(-1), reduction: nn.Reduction.Sum).item<float>();
+            count += y.NumberOfElements;
+            x.Dispose(); y.Dispose();
+        }
+        double loss = nll / Math.Max(1, count);
+        return (loss, Math.Exp(loss), loss / Math.Log(2) / _val.BytesPerToken);
+    }
+
+    public void Dispose() { Model.Dispose(); Optimizer.Dispose(); }
+}

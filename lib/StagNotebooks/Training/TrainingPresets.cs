@@ -1,0 +1,83 @@
+using StagNotebooks.Model;
+
+namespace StagNotebooks.Training;
+
+/// <summary>
+/// Named presets. smoke: seconds, for tests. cpu-small: the embedded default the notebooks use (a run takes a few
+/// minutes on 2 cores). gpu-small: a single consumer GPU. paper-*: the paper's shapes at context 1024 (the paper
+/// publishes no optimizer or schedule; ours is AdamW, warmup + cosine). A preset's model is the StagFormer 2×h;
+/// <see cref="ModelVariants"/> turns it into the baselines and the other variants on identical data.
+/// </summary>
+public static class TrainingPresets
+{
+    public static readonly IReadOnlyDictionary<string, TrainConfig> All = new Dictionary<string, TrainConfig>
+    {
+        ["smoke"] = new()
+        {
+            Preset = "smoke",
+            Model = new StagFormerConfig { VocabSize = 0, DModel = 32, Heads = 2, FfnHidden = 64, LayersPerStack = 1, Stacks = 2, MaxContext = 32 },
+            BatchSize = 4, ContextLength = 32, MaxSteps = 40, WarmupSteps = 4, LearningRate = 1e-2, MinLearningRate = 1e-3,
+            EvalEvery = 20, EvalBatches = 2, CheckpointEvery = 20,
+        },
+        ["cpu-small"] = new()
+        {
+            Preset = "cpu-small",
+            Model = new StagFormerConfig { VocabSize = 0, DModel = 128, Heads = 4, FfnHidden = 512, LayersPerStack = 2, Stacks = 2, MaxContext = 128 },
+            BatchSize = 16, ContextLength = 128, MaxSteps = 400, WarmupSteps = 30, LearningRate = 3e-3, MinLearningRate = 3e-4,
+            EvalEvery = 100, EvalBatches = 8, CheckpointEvery = 100,
+        },
+        ["gpu-small"] = new()
+        {
+            Preset = "gpu-small",
+            Model = new StagFormerConfig { VocabSize = 0, DModel = 512, Heads = 8, FfnHidden = 2048, LayersPerStack = 6, Stacks = 2, MaxContext = 512 },
+            BatchSize = 32, ContextLength = 512, MaxSteps = 5000, WarmupSteps = 200, LearningRate = 1e-3, MinLearningRate = 1e-4,
+            EvalEvery = 250, EvalBatches = 20, CheckpointEvery = 500,
+        },
+        ["paper-18L"] = Paper(ModelShapes.Get("paper-18L"), "paper-18L"),
+        ["paper-36L"] = Paper(ModelShapes.Get("paper-36L"), "paper-36L"),
+        ["paper-2x18L-separate"] = Paper(ModelShapes.Get("paper-2x18L-separate"), "paper-2x18L-separate"),
+        ["paper-2x18L-shared"] = Paper(ModelShapes.Get("paper-2x18L-shared"), "paper-2x18L-shared"),
+    };
+
+    // Paper scale: ~250k steps at context 1024 ≈ 300B tokens ⇒ ~1.2M tokens per step (batch 1152 × 1024).
+    static TrainConfig Paper(StagFormerConfig model, string name) => new()
+    {
+        Preset = name, Model = model, BatchSize = 1152, ContextLength = 1024, MaxSteps = 250_000, WarmupSteps = 2000,
+        LearningRate = 3e-4, MinLearningRate = 3e-5, EvalEvery = 2000, EvalBatches = 50, CheckpointEvery = 2000,
+    };
+
+    public static TrainConfig Get(string name) =>
+        All.TryGetValue(name, out var c) ? c.Validate()
+            : throw new ConfigException("preset", $"unknown preset '{name}'; known: {string.Join(", ", All.Keys)}");
+}
+
+/// <summary>The paper's comparisons, made from one preset's h-layer shape so every variant trains on identical tokens.</summary>
+public static class ModelVariants
+{
+    public static readonly IReadOnlyList<string> Names = new[]
+    {
+        "baseline-h", "baseline-2h", "separate-2xh", "shared-2xh",
+        "separate-2xh-w1", "separate-2xh-w8", "separate-2xh-w32", "separate-3xh", "separate-4xh", "separate-4xh-mix",
+        "separate-2xh-nonstaggered",
+    };
+
+    /// <summary>Turns the preset's StagFormer into a named variant (h = the preset's LayersPerStack).</summary>
+    public static StagFormerConfig Apply(StagFormerConfig m, string variant)
+    {
+        int h = m.LayersPerStack;
+        var sep = m with { Stacks = 2, Weights = WeightSharing.Separate, CrossWindow = null, Combination = StackCombination.LastStack, CrossLag = 1 };
+        return variant switch
+        {
+            "baseline-h" => m with { Stacks = 1, Weights = WeightSharing.Separate, CrossWindow = null, Combination = StackCombination.LastStack },
+            "baseline-2h" => m with { Stacks = 1, LayersPerStack = 2 * h, Weights = WeightSharing.Separate, CrossWindow = null, Combination = StackCombination.LastStack },
+            "separate-2xh" => sep,
+            "shared-2xh" => sep with { Weights = WeightSharing.Shared },
+            "separate-3xh" => sep with { Stacks = 3 },
+            "separate-4xh" => sep with { Stacks = 4 },
+            "separate-4xh-mix" => sep with { Stacks = 4, Combination = StackCombination.LearnedLinear },
+            "separate-2xh-nonstaggered" => sep with { CrossLag = 0 },
+            _ when variant.StartsWith("separate-2xh-w", StringComparison.Ordinal) && int.TryParse(variant["separate-2xh-w".Length..], out var w) => sep with { CrossWindow = w },
+            _ => throw new ConfigException("variant", $"unknown variant '{variant}'; known: {string.Join(", ", Names)} (or separate-2xh-wN for any window N)"),
+        };
+    }
+}
