@@ -11,7 +11,7 @@ public sealed class BenchDecodeCommand : ICommand
     public string Summary => "prefill and per-token decode time of every variant and engine (ratios taken in one run)";
     public string Usage => """
         stag bench decode [--shape cpu-h] [--batch 1] [--prompt 32] [--steps 64] [--warmup 8]
-                          [--device auto|cpu|cuda] [--threads N] [--json] [--out file.json]
+                          [--device auto|cpu|cuda] [--dtype float32|bfloat16] [--threads N] [--json] [--out file.json]
 
           --shape    a named shape (stag model shapes); its h is the per-stack depth, baseline-2h has 2h layers
           --steps    decode steps timed after --warmup untimed ones (at least 50 recommended)
@@ -25,7 +25,7 @@ public sealed class BenchDecodeCommand : ICommand
         var o = new DecodeBenchOptions
         {
             Batch = args.GetInt("batch", 1), PromptLength = args.GetInt("prompt", 32), Steps = args.GetInt("steps", 64),
-            Warmup = args.GetInt("warmup", 8), Device = args.Get("device", "cpu"),
+            Warmup = args.GetInt("warmup", 8), Device = args.Get("device", "cpu"), Dtype = args.Get("dtype", "float32"),
         };
         bool json = args.Flag("json");
         var outPath = args.Get("out");

@@ -16,6 +16,8 @@ public sealed record DecodeBenchOptions
     public int Steps { get; init; } = 64;
     public int Warmup { get; init; } = 8;
     public string Device { get; init; } = "cpu";
+    /// <summary>Weight and KV-cache dtype: float32, or bfloat16 (what a GPU serves with; fp32 master weights cast once).</summary>
+    public string Dtype { get; init; } = "float32";
     /// <summary>Variant whose median decode time the others are divided by.</summary>
     public string BaselineVariant { get; init; } = "baseline-2h";
 }
@@ -70,7 +72,7 @@ public static class DecodeBenchmark
         foreach (var group in cases.GroupBy(c => c.Variant))
         {
             var config = group.First().Config with { MaxContext = Math.Max(group.First().Config.MaxContext, o.PromptLength + o.Warmup + o.Steps + 1) };
-            using var model = new StagFormerModel(config, seed: 1).to(device);
+            using var model = new StagFormerModel(config, seed: 1).to(ParseDtype(o.Dtype)).to(device);
             model.eval();
             using var prompt = torch.randint(0, config.VocabSize, new long[] { o.Batch, o.PromptLength }, dtype: ScalarType.Int64, device: device);
             long[][]? reference = null;
@@ -89,7 +91,7 @@ public static class DecodeBenchmark
         var baseline = raw.Where(r => r.Case.Variant == o.BaselineVariant).Select(r => Percentile(r.Steps, 0.5)).DefaultIfEmpty(double.NaN).First();
         return raw.Select(r =>
         {
-            var mem = MemoryReport.For(r.Case.Config, o.Batch, o.PromptLength + o.Steps + o.Warmup + 1);
+            var mem = MemoryReport.For(r.Case.Config, o.Batch, o.PromptLength + o.Steps + o.Warmup + 1, ParseDtype(o.Dtype) == ScalarType.Float32 ? 4 : 2);
             bool recurrent = r.Case.Engine.StartsWith("recurrent", StringComparison.Ordinal);
             double median = Percentile(r.Steps, 0.5);
             return new DecodeBenchResult(r.Case.Variant, r.Case.Engine, o.Batch, o.PromptLength, r.Steps.Length,
@@ -98,6 +100,14 @@ public static class DecodeBenchmark
                 mem.WeightBytes, recurrent ? mem.SelfKvBytes / 2 : mem.SelfKvBytes, mem.CrossKvBytes);
         }).ToList();
     }
+
+    public static ScalarType ParseDtype(string dtype) => dtype.ToLowerInvariant() switch
+    {
+        "float32" or "fp32" => ScalarType.Float32,
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        "float16" or "fp16" => ScalarType.Float16,
+        _ => throw new ArgumentException($"--dtype {dtype}: expected float32, bfloat16 or float16"),
+    };
 
     public static double Percentile(IReadOnlyList<double> xs, double q)
     {

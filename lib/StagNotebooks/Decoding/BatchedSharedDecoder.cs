@@ -27,7 +27,7 @@ public sealed class BatchedSharedDecoder : IDecodingEngine
 
     sealed class Session(StagFormerModel model, long batch, int? capacity) : IDecodeSession
     {
-        readonly StagCache _cache = new(model.Config, batch, model.tok_embeddings.weight!.device, capacity: capacity);
+        readonly StagCache _cache = new(model.Config, batch, model.WeightDevice, model.WeightDtype, capacity);
         IReadOnlyList<KVCache>? _self, _cross;   // all passes at once; created after the prefill
 
         public int Position => _self?[0].Length ?? _cache.Position;

@@ -39,7 +39,7 @@ public sealed class RecurrentDecoder : IDecodingEngine
     sealed class Session(RecurrentDecoder engine, long batch, int? capacity) : IDecodeSession
     {
         readonly StagFormerModel _model = engine.Model;
-        readonly StagCache _cache = new(engine.Model.Config, batch, engine.Model.tok_embeddings.weight!.device, capacity: capacity);
+        readonly StagCache _cache = new(engine.Model.Config, batch, engine.Model.WeightDevice, engine.Model.WeightDtype, capacity);
         bool _stepped;
 
         public int Position => _cache.Self[1][0].Length;

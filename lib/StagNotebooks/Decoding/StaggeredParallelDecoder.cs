@@ -41,7 +41,7 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
         public Session(StaggeredParallelDecoder engine, long batch, int? capacity)
         {
             _model = engine.Model;
-            _cache = new StagCache(_model.Config, batch, _model.tok_embeddings.weight!.device, capacity: capacity);
+            _cache = new StagCache(_model.Config, batch, _model.WeightDevice, _model.WeightDtype, capacity);
             _workers = new StackWorkers(_model.Config.Stacks, engine.ThreadsPerStack);
             _pendingMemory = new Tensor?[_model.Config.Stacks];
             _outputs = new Tensor?[_model.Config.Stacks];

@@ -68,6 +68,10 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         }
     }
 
+    /// <summary>Device and dtype of the weights (caches are allocated to match: bf16 weights get bf16 KV caches).</summary>
+    public Device WeightDevice => tok_embeddings.weight!.device;
+    public ScalarType WeightDtype => tok_embeddings.weight!.dtype;
+
     /// <summary>The stack pass s runs through (the one shared stack, or stack s).</summary>
     public LayerStack StackFor(int pass) => Config.Weights == WeightSharing.Shared ? stacks[0] : stacks[pass];
 
