@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using StagNotebooks.Decoding;
 using StagNotebooks.Model;
 using StagNotebooks.Runtime;
@@ -65,40 +66,89 @@ public static class DecodeBenchmark
         _ => throw new ArgumentException($"unknown engine '{engine}' (sequential, parallel, batched, recurrent, recurrent-selfprefill)"),
     };
 
+    sealed class Running(DecodeBenchCase c, StagFormerModel model, IDecodeSession session) : IDisposable
+    {
+        public DecodeBenchCase Case { get; } = c;
+        public StagFormerModel Model { get; } = model;
+        public IDecodeSession Session { get; } = session;
+        public Tensor? Next;
+        public readonly List<long[]> Tokens = new();
+        public readonly List<double> StepMs = new();
+        public double PrefillMs;
+        public void Dispose() { Next?.Dispose(); Session.Dispose(); }
+    }
+
+    /// <summary>
+    /// Runs every case side by side: all sessions are prefilled, then each round times one greedy step of every
+    /// session (in a rotating order), so a disturbance on the machine hits all cases alike and the ratios hold.
+    /// </summary>
     public static IReadOnlyList<DecodeBenchResult> Run(IReadOnlyList<DecodeBenchCase> cases, DecodeBenchOptions o, Action<string>? log = null)
     {
         var device = TorchRuntime.ResolveDevice(o.Device);
-        var raw = new List<(DecodeBenchCase Case, double Prefill, double[] Steps, bool Equal)>();
-        foreach (var group in cases.GroupBy(c => c.Variant))
+        var dtype = ParseDtype(o.Dtype);
+        int length = o.PromptLength + o.Warmup + o.Steps + 1;
+        var models = new Dictionary<string, StagFormerModel>();
+        var running = new List<Running>();
+        try
         {
-            var config = group.First().Config with { MaxContext = Math.Max(group.First().Config.MaxContext, o.PromptLength + o.Warmup + o.Steps + 1) };
-            using var model = new StagFormerModel(config, seed: 1).to(ParseDtype(o.Dtype)).to(device);
-            model.eval();
-            using var prompt = torch.randint(0, config.VocabSize, new long[] { o.Batch, o.PromptLength }, dtype: ScalarType.Int64, device: device);
-            long[][]? reference = null;
-            foreach (var c in group)
+            foreach (var c in cases)
             {
-                var engine = MakeEngine(model, c.Engine);
-                TextGenerator.Generate(engine, prompt, o.Warmup);                                   // warm-up: JIT, allocator, thread start
-                var run = TextGenerator.Generate(engine, prompt, o.Warmup + o.Steps + 1);
-                reference ??= c.Engine == "sequential" ? run.Tokens : TextGenerator.Generate(new SequentialDecoder(model), prompt, o.Warmup + o.Steps + 1).Tokens;
-                bool equal = reference.Zip(run.Tokens).All(p => p.First.SequenceEqual(p.Second));
-                var steps = run.StepMs.Skip(o.Warmup).ToArray();
-                raw.Add((c, run.PrefillMs, steps, equal));
-                log?.Invoke($"{c.Variant,-14} {c.Engine,-22} decode {Percentile(steps, 0.5),8:F3} ms/token  prefill {run.PrefillMs,8:F2} ms  tokens equal: {equal}");
+                if (!models.TryGetValue(c.Variant, out var model))
+                {
+                    var config = c.Config with { MaxContext = Math.Max(c.Config.MaxContext, length) };
+                    models[c.Variant] = model = new StagFormerModel(config, seed: 1).to(dtype).to(device);
+                    model.eval();
+                }
+                running.Add(new Running(c, model, MakeEngine(model, c.Engine).Start(o.Batch, length)));
             }
+            using var prompt = torch.randint(0, cases.Min(c => c.Config.VocabSize), new long[] { o.Batch, o.PromptLength }, dtype: ScalarType.Int64, device: device);
+            // Warm-up outside the timed sessions: JIT, allocator and first-call costs must not land in the prefill time.
+            foreach (var r in running) TextGenerator.Generate(MakeEngine(r.Model, r.Case.Engine), prompt, 2);
+            foreach (var r in running)
+            {
+                var sw = Stopwatch.StartNew();
+                using (var scope = torch.NewDisposeScope())
+                {
+                    r.Next = r.Session.Prefill(prompt).select(1, -1).argmax(-1, keepdim: true).MoveToOuterDisposeScope();
+                    TorchRuntime.Synchronize(device);
+                }
+                r.PrefillMs = sw.Elapsed.TotalMilliseconds;
+            }
+            for (int round = 0; round < o.Warmup + o.Steps; round++)
+                for (int i = 0; i < running.Count; i++)
+                {
+                    var r = running[(i + round) % running.Count];
+                    r.Tokens.Add(r.Next!.data<long>().ToArray());
+                    var sw = Stopwatch.StartNew();
+                    using var scope = torch.NewDisposeScope();
+                    var next = r.Session.Step(r.Next!).argmax(-1, keepdim: true).MoveToOuterDisposeScope();
+                    TorchRuntime.Synchronize(device);
+                    r.StepMs.Add(sw.Elapsed.TotalMilliseconds);
+                    r.Next.Dispose();
+                    r.Next = next;
+                }
+
+            var baseline = running.Where(r => r.Case.Variant == o.BaselineVariant).Select(r => Percentile(r.StepMs.Skip(o.Warmup).ToArray(), 0.5)).DefaultIfEmpty(double.NaN).First();
+            return running.Select(r =>
+            {
+                var steps = r.StepMs.Skip(o.Warmup).ToArray();
+                var reference = running.FirstOrDefault(x => x.Case.Variant == r.Case.Variant && x.Case.Engine == "sequential");
+                bool equal = reference != null && reference.Tokens.Zip(r.Tokens).All(p => p.First.SequenceEqual(p.Second));
+                var mem = MemoryReport.For(r.Case.Config, o.Batch, length, dtype == ScalarType.Float32 ? 4 : 2);
+                bool recurrent = r.Case.Engine.StartsWith("recurrent", StringComparison.Ordinal);
+                double median = Percentile(steps, 0.5);
+                var result = new DecodeBenchResult(r.Case.Variant, r.Case.Engine, o.Batch, o.PromptLength, steps.Length,
+                    r.PrefillMs, median, Percentile(steps, 0.1), Percentile(steps, 0.9), 1000.0 * o.Batch / median,
+                    median / baseline, equal, mem.WeightBytes, recurrent ? mem.SelfKvBytes / 2 : mem.SelfKvBytes, mem.CrossKvBytes);
+                log?.Invoke($"{result.Variant,-14} {result.Engine,-12} decode {median,8:F3} ms/token  ×{result.RatioToBaseline:F2}  prefill {r.PrefillMs,8:F2} ms  tokens = sequential: {equal}");
+                return result;
+            }).ToList();
         }
-        var baseline = raw.Where(r => r.Case.Variant == o.BaselineVariant).Select(r => Percentile(r.Steps, 0.5)).DefaultIfEmpty(double.NaN).First();
-        return raw.Select(r =>
+        finally
         {
-            var mem = MemoryReport.For(r.Case.Config, o.Batch, o.PromptLength + o.Steps + o.Warmup + 1, ParseDtype(o.Dtype) == ScalarType.Float32 ? 4 : 2);
-            bool recurrent = r.Case.Engine.StartsWith("recurrent", StringComparison.Ordinal);
-            double median = Percentile(r.Steps, 0.5);
-            return new DecodeBenchResult(r.Case.Variant, r.Case.Engine, o.Batch, o.PromptLength, r.Steps.Length,
-                r.Prefill, median, Percentile(r.Steps, 0.1), Percentile(r.Steps, 0.9), 1000.0 * o.Batch / median,
-                median / baseline, r.Equal,
-                mem.WeightBytes, recurrent ? mem.SelfKvBytes / 2 : mem.SelfKvBytes, mem.CrossKvBytes);
-        }).ToList();
+            foreach (var r in running) r.Dispose();
+            foreach (var m in models.Values) m.Dispose();
+        }
     }
 
     public static ScalarType ParseDtype(string dtype) => dtype.ToLowerInvariant() switch

@@ -27,7 +27,8 @@ public sealed class BatchedSharedDecoder : IDecodingEngine
 
     sealed class Session(StagFormerModel model, long batch, int? capacity) : IDecodeSession
     {
-        readonly StagCache _cache = new(model.Config, batch, model.WeightDevice, model.WeightDtype, capacity);
+        readonly StagCache _cache = model.NewCache(batch, capacity);
+        readonly MemoryProjector _projector = new(model, model.stacks[0]);
         IReadOnlyList<KVCache>? _self, _cross;   // all passes at once; created after the prefill
 
         public int Position => _self?[0].Length ?? _cache.Position;
@@ -52,10 +53,10 @@ public sealed class BatchedSharedDecoder : IDecodingEngine
             var outs = h.chunk(p, 0);                                                  // p × (B, 1, d)
             var logits = model.Head(model.Combine(outs)).squeeze(1);
             // Passes 1..p−1 at pos become the memory of passes 2..p, in one projection per layer.
-            model.stacks[0].AppendMemory(h.narrow(0, 0, (p - 1) * batch), pos, model.rope, _cross);
+            MemoryProjector.Append(_cross, _projector.Project(h.narrow(0, 0, (p - 1) * batch), pos));
             return logits.MoveToOuterDisposeScope();
         }
 
-        public void Dispose() => _cache.Dispose();
+        public void Dispose() { _projector.Dispose(); _cache.Dispose(); }
     }
 }

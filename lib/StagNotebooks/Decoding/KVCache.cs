@@ -4,9 +4,10 @@ using static TorchSharp.torch;
 namespace StagNotebooks.Decoding;
 
 /// <summary>
-/// K/V buffers of one attention layer for a folded batch: (N, H, Capacity, D). Allocated once, outside any dispose
-/// scope, and written in place each step. A ring storage keeps only the last <c>Capacity</c> positions (windowed
-/// cross-attention: constant memory and cost per step).
+/// K/V buffers of one attention layer for a folded batch: (N, H, Reserved + Capacity, D). Allocated once, outside
+/// any dispose scope, and written in place each step. A ring storage keeps only the last <c>Capacity</c> positions
+/// (windowed cross-attention: constant memory and cost per step). <c>Reserved</c> leading slots hold fixed entries
+/// — the learned null slot of cross-attention — so a decode step attends to one contiguous buffer.
 /// </summary>
 public sealed class KVStorage : IDisposable
 {
@@ -14,13 +15,15 @@ public sealed class KVStorage : IDisposable
     public Tensor V { get; }
     public int Capacity { get; }
     public bool IsRing { get; }
+    public int Reserved { get; }
 
-    public KVStorage(long batch, long heads, int capacity, long headDim, bool ring, ScalarType dtype, Device device)
+    public KVStorage(long batch, long heads, int capacity, long headDim, bool ring, ScalarType dtype, Device device, int reserved = 0)
     {
         Capacity = capacity;
         IsRing = ring;
-        K = torch.zeros(new[] { batch, heads, capacity, headDim }, dtype: dtype, device: device).DetachFromDisposeScope();
-        V = torch.zeros(new[] { batch, heads, capacity, headDim }, dtype: dtype, device: device).DetachFromDisposeScope();
+        Reserved = reserved;
+        K = torch.zeros(new[] { batch, heads, reserved + capacity, headDim }, dtype: dtype, device: device).DetachFromDisposeScope();
+        V = torch.zeros(new[] { batch, heads, reserved + capacity, headDim }, dtype: dtype, device: device).DetachFromDisposeScope();
     }
 
     public long Bytes => 2 * K.NumberOfElements * K.ElementSize;
@@ -84,8 +87,8 @@ public sealed class KVCache
     {
         using var kd = _storage.K.narrow(0, _b0, _nb);
         using var vd = _storage.V.narrow(0, _b0, _nb);
-        using var kdst = kd.narrow(2, slot, count);
-        using var vdst = vd.narrow(2, slot, count);
+        using var kdst = kd.narrow(2, _storage.Reserved + slot, count);
+        using var vdst = vd.narrow(2, _storage.Reserved + slot, count);
         if (srcStart == 0 && count == k.shape[2]) { kdst.copy_(k); vdst.copy_(v); return; }
         using var ks = k.narrow(2, srcStart, count);
         using var vs = v.narrow(2, srcStart, count);
@@ -93,11 +96,29 @@ public sealed class KVCache
     }
 
     /// <summary>The held entries (nb, H, Count, D), as views (valid until the next Append).</summary>
-    public (Tensor K, Tensor V) Contents()
+    public (Tensor K, Tensor V) Contents() => Slots(_storage.Reserved, Count);
+
+    /// <summary>The reserved entries followed by the held ones (nb, H, Reserved + Count, D).</summary>
+    public (Tensor K, Tensor V) ContentsWithReserved() => Slots(0, _storage.Reserved + Count);
+
+    (Tensor K, Tensor V) Slots(int first, int count)
     {
-        var k = _storage.K.narrow(0, _b0, _nb).narrow(2, 0, Count);
-        var v = _storage.V.narrow(0, _b0, _nb).narrow(2, 0, Count);
-        return (k, v);
+        using var k = _storage.K.narrow(0, _b0, _nb);
+        using var v = _storage.V.narrow(0, _b0, _nb);
+        return (k.narrow(2, first, count), v.narrow(2, first, count));
+    }
+
+    /// <summary>Fills reserved slot <paramref name="slot"/> with k, v (broadcast to (nb, H, 1, D)).</summary>
+    public void WriteReserved(int slot, Tensor k, Tensor v)
+    {
+        if (slot >= _storage.Reserved) throw new ArgumentOutOfRangeException(nameof(slot), $"the storage reserves {_storage.Reserved} slot(s)");
+        using var kd = _storage.K.narrow(0, _b0, _nb);
+        using var vd = _storage.V.narrow(0, _b0, _nb);
+        using var kdst = kd.narrow(2, slot, 1);
+        using var vdst = vd.narrow(2, slot, 1);
+        using var ng = torch.no_grad();
+        kdst.copy_(k.expand_as(kdst));
+        vdst.copy_(v.expand_as(vdst));
     }
 
     /// <summary>Absolute position of each held entry, in slot order.</summary>

@@ -39,7 +39,8 @@ public sealed class RecurrentDecoder : IDecodingEngine
     sealed class Session(RecurrentDecoder engine, long batch, int? capacity) : IDecodeSession
     {
         readonly StagFormerModel _model = engine.Model;
-        readonly StagCache _cache = new(engine.Model.Config, batch, engine.Model.WeightDevice, engine.Model.WeightDtype, capacity);
+        readonly StagCache _cache = engine.Model.NewCache(batch, capacity);
+        readonly MemoryProjector _projector = new(engine.Model, engine.Model.StackFor(1));
         bool _stepped;
 
         public int Position => _cache.Self[1][0].Length;
@@ -64,10 +65,10 @@ public sealed class RecurrentDecoder : IDecodingEngine
             using var scope = torch.NewDisposeScope();
             int pos = Position;
             var h = _model.PassStep(1, _model.Embed(tokens, pos), pos, _cache);      // (B, 1, d): the final output
-            _model.AppendMemory(1, h, pos, _cache);                                  // …and the memory of the next step
+            MemoryProjector.Append(_cache.Cross[1], _projector.Project(h, pos));      // …and the memory of the next step
             return _model.Head(h).squeeze(1).MoveToOuterDisposeScope();
         }
 
-        public void Dispose() => _cache.Dispose();
+        public void Dispose() { _projector.Dispose(); _cache.Dispose(); }
     }
 }

@@ -17,7 +17,7 @@ public sealed class SequentialDecoder(StagFormerModel model) : IDecodingEngine
 
     sealed class Session(StagFormerModel model, long batch, int? capacity) : IDecodeSession
     {
-        readonly StagCache _cache = new(model.Config, batch, model.WeightDevice, model.WeightDtype, capacity);
+        readonly StagCache _cache = model.NewCache(batch, capacity);
         public int Position => _cache.Position;
 
         public Tensor Prefill(Tensor tokens)

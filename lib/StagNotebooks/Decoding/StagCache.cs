@@ -31,8 +31,9 @@ public sealed class StagCache : IDisposable
         int crossCap = c.CrossWindow is int w && w < Capacity ? w : Capacity;
         bool ring = crossCap < Capacity;
         _self = Enumerable.Range(0, Layers).Select(_ => new KVStorage(Passes * batch, c.Heads, Capacity, c.HeadDim, false, dtype, device)).ToArray();
+        int reserved = c.EmptyCross == EmptyCrossAttention.NullSlot ? 1 : 0;   // slot 0: the learned null key/value
         _cross = Passes > 1
-            ? Enumerable.Range(0, Layers).Select(_ => new KVStorage((Passes - 1) * batch, c.Heads, crossCap, c.HeadDim, ring, dtype, device)).ToArray()
+            ? Enumerable.Range(0, Layers).Select(_ => new KVStorage((Passes - 1) * batch, c.Heads, crossCap, c.HeadDim, ring, dtype, device, reserved)).ToArray()
             : Array.Empty<KVStorage>();
         Self = Enumerable.Range(0, Passes)
             .Select(s => (IReadOnlyList<KVCache>)_self.Select(st => new KVCache(st, s * batch, batch)).ToArray()).ToArray();

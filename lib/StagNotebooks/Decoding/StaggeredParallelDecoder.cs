@@ -6,9 +6,10 @@ namespace StagNotebooks.Decoding;
 
 /// <summary>
 /// The staggered-parallel engine: in each step the p stacks run at the same time on their own threads, because
-/// stack s at position t needs stack s−1 only at positions ≤ t−1, which the previous step produced. After the
-/// step, each stack's output becomes the memory of the stack above (appended at the start of the next step,
-/// by the thread that owns that stack). Prefill is the teacher-forced pass, stacks in sequence.
+/// stack s at position t needs stack s−1 only at positions ≤ t−1, which the previous step produced. Each stack's
+/// thread also projects its fresh output into the cross-attention K/V of the stack above (balancing the work:
+/// the upper stack has the cross-attention, the lower one the projection); the upper stack appends them at the
+/// start of the next step. Prefill is the teacher-forced pass, stacks in sequence.
 /// On CUDA the threads overlap kernel launches; TorchSharp 0.107 exposes no stream API to give each stack a stream.
 /// </summary>
 public sealed class StaggeredParallelDecoder : IDecodingEngine
@@ -33,7 +34,9 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
         readonly StagFormerModel _model;
         readonly StagCache _cache;
         readonly StackWorkers _workers;
-        readonly Tensor?[] _pendingMemory;   // [s]: stack s−1's output at Position−1, not yet in stack s's cross cache
+        readonly MemoryProjector?[] _projectors;                 // [s]: into stack s's cross caches (s ≥ 1)
+        (Tensor[] K, Tensor[] V)?[] _pendingMemory;              // [s]: K/V of stack s−1 at Position−1, not yet in stack s's cache
+        (Tensor[] K, Tensor[] V)?[] _producedMemory;             // [s]: K/V of stack s−1 at Position, made during this step
         readonly Tensor?[] _outputs;
         Tensor? _embedded;
         int _pos;
@@ -41,10 +44,13 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
         public Session(StaggeredParallelDecoder engine, long batch, int? capacity)
         {
             _model = engine.Model;
-            _cache = new StagCache(_model.Config, batch, _model.WeightDevice, _model.WeightDtype, capacity);
-            _workers = new StackWorkers(_model.Config.Stacks, engine.ThreadsPerStack);
-            _pendingMemory = new Tensor?[_model.Config.Stacks];
-            _outputs = new Tensor?[_model.Config.Stacks];
+            int p = _model.Config.Stacks;
+            _cache = _model.NewCache(batch, capacity);
+            _workers = new StackWorkers(p, engine.ThreadsPerStack);
+            _projectors = Enumerable.Range(0, p).Select(s => s == 0 ? null : new MemoryProjector(_model, _model.StackFor(s))).ToArray();
+            _pendingMemory = new (Tensor[] K, Tensor[] V)?[p];
+            _producedMemory = new (Tensor[] K, Tensor[] V)?[p];
+            _outputs = new Tensor?[p];
         }
 
         public int Position => _cache.Position;
@@ -62,12 +68,12 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
             _pos = Position;
             using (torch.no_grad()) _embedded = _model.Embed(tokens, _pos);
             _workers.Run(RunStack);
+            // Double buffer: what this step produced is what the next step appends (a stack may finish before the one above reads).
+            (_pendingMemory, _producedMemory) = (_producedMemory, _pendingMemory);
             var outs = _outputs.Select(o => o!).ToArray();
             Tensor logits;
             using (torch.no_grad()) logits = _model.Head(_model.Combine(outs)).squeeze(1);
-            // This step's outputs are the memory of the stacks above, appended at the start of the next step.
-            for (int s = 1; s < outs.Length; s++) { _pendingMemory[s]?.Dispose(); _pendingMemory[s] = outs[s - 1]; }
-            outs[^1].Dispose();
+            foreach (var o in outs) o.Dispose();
             return logits.MoveToOuterDisposeScope();
         }
 
@@ -75,14 +81,30 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
         {
             using var ng = torch.no_grad();
             using var scope = torch.NewDisposeScope();
-            if (_pendingMemory[s] is { } m) _model.AppendMemory(s, m, _pos - 1, _cache);
-            _outputs[s] = _model.PassStep(s, _embedded!, _pos, _cache).DetachFromDisposeScope();   // handed to the caller's thread
+            if (_pendingMemory[s] is { } kv)
+            {
+                MemoryProjector.Append(_cache.Cross[s], kv);
+                Dispose(kv);
+                _pendingMemory[s] = null;
+            }
+            var h = _model.PassStep(s, _embedded!, _pos, _cache);
+            if (s + 1 < _outputs.Length)
+            {
+                // Tensors handed to another thread must leave this thread's dispose scope.
+                var (k, v) = _projectors[s + 1]!.Project(h, _pos);
+                foreach (var t in k.Concat(v)) t.DetachFromDisposeScope();
+                _producedMemory[s + 1] = (k, v);
+            }
+            _outputs[s] = h.DetachFromDisposeScope();
         }
+
+        static void Dispose((Tensor[] K, Tensor[] V) kv) { foreach (var t in kv.K.Concat(kv.V)) t.Dispose(); }
 
         public void Dispose()
         {
             _workers.Dispose();
-            foreach (var m in _pendingMemory) m?.Dispose();
+            foreach (var m in _pendingMemory) if (m is { } kv) Dispose(kv);
+            foreach (var p in _projectors) p?.Dispose();
             _cache.Dispose();
         }
     }

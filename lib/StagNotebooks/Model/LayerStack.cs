@@ -45,15 +45,4 @@ public sealed class LayerStack : nn.Module
         }
         return x.MoveToOuterDisposeScope();
     }
-
-    /// <summary>Projects memory m (B, T, d) at positions [start, start+T) into every layer's cross cache.</summary>
-    public void AppendMemory(Tensor m, int start, RotaryEmbedding? rope, IReadOnlyList<KVCache> crossCaches)
-    {
-        using var scope = torch.NewDisposeScope();
-        for (int l = 0; l < cross_layers.Count; l++)
-        {
-            var (k, v) = cross_layers[l].cross_attn.ProjectMemory(m, start, rope);
-            crossCaches[l].Append(k, v);
-        }
-    }
 }

@@ -13,7 +13,8 @@ public sealed record MemoryReport(long WeightBytes, long SelfKvBytes, long Cross
     public static MemoryReport For(StagFormerConfig c, long batch, int context, int bytesPerElement = 4)
     {
         long perPosition = 2L * c.DModel * bytesPerElement * batch;                       // K and V
-        long crossPositions = c.CrossWindow is int w ? Math.Min(w, context) : context;
+        long crossPositions = (c.CrossWindow is int w ? Math.Min(w, context) : context)
+                              + (c.EmptyCross == EmptyCrossAttention.NullSlot ? 1 : 0);   // + the null slot kept in the cache
         long weights = ParameterReport.Total(ParameterReport.Expected(c)) * bytesPerElement;
         return new MemoryReport(
             weights,

@@ -125,13 +125,20 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         return new ModelOutput(logits, outs);
     }
 
+    /// <summary>A KV cache for a decoding session on this model's device and dtype, with the null slots filled in.</summary>
+    public StagCache NewCache(long batch, int? capacity = null)
+    {
+        var cache = new StagCache(Config, batch, WeightDevice, WeightDtype, capacity);
+        for (int s = 1; s < Config.Stacks; s++)
+            for (int l = 0; l < Config.LayersPerStack; l++)
+                StackFor(s).cross_layers[l].cross_attn.InitializeNullSlot(cache.Cross[s][l]);
+        return cache;
+    }
+
     /// <summary>
     /// Step mode: pass s on one position. Its cross cache must already hold the memory of positions ≤ pos−1
-    /// (see <see cref="AppendMemory"/>), so this does not wait for pass s−1 at pos.
+    /// (see <see cref="Decoding.MemoryProjector"/>), so this does not wait for pass s−1 at pos.
     /// </summary>
     public Tensor PassStep(int pass, Tensor e, int pos, StagCache cache) =>
         StackFor(pass).Forward(e, pos, rope, cache.Self[pass], useCross: pass > 0, memory: null, crossCaches: pass > 0 ? cache.Cross[pass] : null);
-
-    /// <summary>Appends memory m (B, T, d) — the output of the pass below — to pass s's cross caches at [pos, pos+T).</summary>
-    public void AppendMemory(int pass, Tensor m, int pos, StagCache cache) => StackFor(pass).AppendMemory(m, pos, rope, cache.Cross[pass]);
 }

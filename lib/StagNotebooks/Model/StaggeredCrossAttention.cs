@@ -88,8 +88,24 @@ public sealed class StaggeredCrossAttention : nn.Module
         using var scope = torch.NewDisposeScope();
         if (cache.Length != pos + 1 - _lag)
             throw new InvalidOperationException($"staggered step at position {pos} needs memory up to {pos - _lag}, the cross cache holds {cache.Length} positions");
+        if (cache.Storage.Reserved > 0)
+        {
+            // The null slot already sits in the cache's reserved slot 0: attend to one contiguous buffer.
+            var (kr, vr) = cache.ContentsWithReserved();
+            var q = q_proj.forward(x).view(x.shape[0], 1, _heads, _headDim).transpose(1, 2);   // (B, H, 1, D)
+            if (rope != null) q = rope.Apply(q, pos);
+            var y = nn.functional.scaled_dot_product_attention(q, kr, vr);
+            return o_proj.forward(y.transpose(1, 2).reshape(x.shape[0], 1, -1)).MoveToOuterDisposeScope();
+        }
         var (k, v) = cache.Contents();
         return Attend(x, pos, k, v, null, rope).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes the learned null key/value into the cache's reserved slot (once per decoding session).</summary>
+    public void InitializeNullSlot(KVCache cache)
+    {
+        if (null_key is null || cache.Storage.Reserved == 0) return;
+        cache.WriteReserved(0, null_key, null_value!);
     }
 
     Tensor Attend(Tensor x, int start, Tensor k, Tensor v, Tensor? visible, RotaryEmbedding? rope)

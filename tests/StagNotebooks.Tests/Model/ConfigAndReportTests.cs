@@ -78,6 +78,7 @@ public class ConfigAndReportTests
         var r = MemoryReport.For(c, batch: 2, context: 20);
         Assert.Equal(cache.SelfBytes, r.SelfKvBytes);
         Assert.Equal(cache.CrossBytes, r.CrossKvBytes);
-        Assert.Equal(window is null ? r.SelfKvBytes * 2 / 3 : r.SelfKvBytes * 2 / 3 * 3 / 20, r.CrossKvBytes);
+        long perPosition = 2L * 2 * c.DModel * 4;                          // K and V, batch 2, fp32
+        Assert.Equal(2L * c.LayersPerStack * perPosition * ((window ?? 20) + 1), r.CrossKvBytes);   // 2 upper passes, + the null slot
     }
 }

@@ -69,6 +69,24 @@ public class EngineEquivalenceTests
     }
 
     [Fact]
+    public void The_fused_memory_projector_equals_each_layers_own_projection()
+    {
+        var c = Variants.Tiny with { Stacks = 2, LayersPerStack = 3 };
+        using var scope = torch.NewDisposeScope();
+        using var ng = torch.no_grad();
+        var m = Variants.Model(c);
+        var memory = torch.randn(2, 3, c.DModel);
+        using var projector = new MemoryProjector(m, m.StackFor(1));
+        var (k, v) = projector.Project(memory, 5);
+        for (int l = 0; l < c.LayersPerStack; l++)
+        {
+            var (kr, vr) = m.StackFor(1).cross_layers[l].cross_attn.ProjectMemory(memory, 5, m.rope);
+            Variants.AssertClose(kr, k[l], 1e-5, $"K of layer {l}");
+            Variants.AssertClose(vr, v[l], 1e-5, $"V of layer {l}");
+        }
+    }
+
+    [Fact]
     public void Parallel_engines_refuse_the_non_staggered_control()
     {
         var m = Variants.Model(Variants.Tiny with { Stacks = 2, CrossLag = 0, Weights = WeightSharing.Shared });
