@@ -58,6 +58,14 @@ int Dispatch(string[] argv)
         Console.Error.WriteLine(e.Message);
         return 3;
     }
+    catch (Exception e) when (e is StagNotebooks.Model.ConfigException or StagNotebooks.Model.CheckpointException
+                                 or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+                                 or ArgumentException or StagNotebooks.Training.TrainingDivergedException)
+    {
+        // Bad input: say what and where, without a stack trace.
+        Console.Error.WriteLine($"stag {cmd.Name}: {e.Message}");
+        return 2;
+    }
 }
 
 void PrintHelp()

@@ -89,7 +89,7 @@ public sealed class Trainer : IDisposable
                 {
                     var (x, y) = _train.Batch((long)step * c.GradAccumulation + micro, c.BatchSize, c.ContextLength, _device);
                     var logits = Model.forward(new ModelInput(x)).Logits;                       // (B, T, V)
-                    var l = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), y.view(-1)) / c.GradAccumulation;
+                    var l = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), y.reshape(-1)) / c.GradAccumulation;
                     l.backward();
                     loss += l.item<float>();
                 }
@@ -144,7 +144,7 @@ public sealed class Trainer : IDisposable
         {
             using var scope = torch.NewDisposeScope();
             var logits = Model.forward(new ModelInput(x)).Logits;
-            nll += nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), y.view(-1), reduction: nn.Reduction.Sum).item<float>();
+            nll += nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), y.reshape(-1), reduction: nn.Reduction.Sum).item<float>();
             count += y.NumberOfElements;
             x.Dispose(); y.Dispose();
         }
