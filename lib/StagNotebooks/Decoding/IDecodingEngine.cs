@@ -21,3 +21,12 @@ public interface IDecodeSession : IDisposable
     /// <summary>Processes one token per sequence (B, 1) at Position; returns its logits (B, V).</summary>
     Tensor Step(Tensor tokens);
 }
+
+/// <summary>
+/// Implemented by sessions that run a step on several threads: the tensors created along the step's critical path
+/// (the caller's own work plus the busiest stack), the op count a latency model charges for.
+/// </summary>
+public interface ICriticalPathStatistics
+{
+    long LastStepCriticalPathTensors { get; }
+}

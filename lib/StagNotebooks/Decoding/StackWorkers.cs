@@ -16,6 +16,7 @@ public sealed class StackWorkers : IDisposable
     readonly int _threadsPerJob;
     Action<int>? _job;
     Exception? _error;
+    readonly long[] _tensorsCreated;
     volatile bool _stop;
 
     /// <param name="jobs">jobs run per call (the caller runs job 0, each worker one more)</param>
@@ -25,11 +26,23 @@ public sealed class StackWorkers : IDisposable
         _threadsPerJob = Math.Max(1, threadsPerJob);
         _go = Enumerable.Range(0, jobs - 1).Select(_ => new ManualResetEventSlim(false, spinCount: 2000)).ToArray();
         _done = new CountdownEvent(jobs - 1);
+        _tensorsCreated = new long[jobs];
         _threads = Enumerable.Range(1, jobs - 1).Select(i => new Thread(() => Loop(i)) { IsBackground = true, Name = $"stack-{i}" }).ToArray();
         foreach (var t in _threads) t.Start();
     }
 
     public int Jobs => _threads.Length + 1;
+
+    /// <summary>Tensors each job created in the last <see cref="Run"/>: the length of each stack's op chain.</summary>
+    public IReadOnlyList<long> TensorsCreatedPerJob => _tensorsCreated;
+
+    void RunCounted(int index)
+    {
+        var stats = DisposeScopeManager.Statistics.TensorStatistics;   // per thread
+        long before = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
+        _job!(index);
+        _tensorsCreated[index] = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - before;
+    }
 
     void Loop(int index)
     {
@@ -40,7 +53,7 @@ public sealed class StackWorkers : IDisposable
             go.Wait();
             go.Reset();
             if (_stop) return;
-            try { _job!(index); }
+            try { RunCounted(index); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
             _done.Signal();
         }
@@ -54,7 +67,7 @@ public sealed class StackWorkers : IDisposable
         foreach (var g in _go) g.Set();
         int before = torch.get_num_threads();
         if (before != _threadsPerJob) torch.set_num_threads(_threadsPerJob);
-        try { job(0); }
+        try { RunCounted(0); }
         catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
         finally
         {

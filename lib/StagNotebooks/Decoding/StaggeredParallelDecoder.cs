@@ -29,7 +29,7 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
 
     public IDecodeSession Start(long batch, int? capacity = null) => new Session(this, batch, capacity);
 
-    sealed class Session : IDecodeSession
+    sealed class Session : IDecodeSession, ICriticalPathStatistics
     {
         readonly StagFormerModel _model;
         readonly StagCache _cache;
@@ -54,6 +54,7 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
         }
 
         public int Position => _cache.Position;
+        public long LastStepCriticalPathTensors { get; private set; }
 
         public Tensor Prefill(Tensor tokens)
         {
@@ -64,6 +65,8 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
 
         public Tensor Step(Tensor tokens)
         {
+            var stats = DisposeScopeManager.Statistics.TensorStatistics;
+            long before = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
             using var scope = torch.NewDisposeScope();
             _pos = Position;
             using (torch.no_grad()) _embedded = _model.Embed(tokens, _pos);
@@ -74,6 +77,8 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
             Tensor logits;
             using (torch.no_grad()) logits = _model.Head(_model.Combine(outs)).squeeze(1);
             foreach (var o in outs) o.Dispose();
+            var perJob = _workers.TensorsCreatedPerJob;
+            LastStepCriticalPathTensors = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - before - perJob[0] + perJob.Max();
             return logits.MoveToOuterDisposeScope();
         }
 
