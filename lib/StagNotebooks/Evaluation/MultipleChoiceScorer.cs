@@ -13,7 +13,7 @@ public sealed record ScorerOptions
     public int? MaxExamples { get; init; }
     /// <summary>Prepended to every request when set; needed when a context is empty.</summary>
     public int? BosToken { get; init; }
-    /// <summary>Sliding-window stride for prompts longer than the context (null = half the context).</summary>
+    /// <summary>Sliding-window stride for prompts longer than the context (null: the continuation's length, so one window scores it all).</summary>
     public int? Stride { get; init; }
     public string ShotSeparator { get; init; } = "\n\n";
 }
@@ -88,7 +88,10 @@ public sealed class MultipleChoiceScorer(ILanguageModel model, Tokenizer tokeniz
         if (prefix.Length + ctx.Count == 0) throw new InvalidOperationException("an empty context needs ScorerOptions.BosToken to score the first continuation token");
         if (whole.Count <= ctx.Count) throw new InvalidOperationException($"continuation '{continuation}' encodes to no tokens after its context");
         var tokens = prefix.Concat(whole.Select(t => (long)t)).ToArray();
-        return TokenScoring.Score(model, tokens, prefix.Length + ctx.Count, Options.Stride);
+        int firstTarget = prefix.Length + ctx.Count;
+        // Default as in the harness: one window holding the whole continuation, the context cut on the left.
+        int stride = Options.Stride ?? Math.Clamp(tokens.Length - firstTarget, 1, model.MaxContext);
+        return TokenScoring.Score(model, tokens, firstTarget, stride);
     }
 
     // The harness divides by len(choice) in Python characters (code points), without the " " delimiter.
