@@ -26,6 +26,7 @@ public sealed record ExampleScore(int Index, int Gold, int Predicted, int? Predi
 /// <param name="Accuracy">multiple choice: argmax log-likelihood is gold; cloze: the continuation is the greedy output</param>
 /// <param name="AccuracyNorm">acc_norm: argmax of log-likelihood / characters of the choice (not for WinoGrande or cloze)</param>
 /// <param name="Perplexity">cloze only: exp(−mean continuation log-likelihood), as the harness reports for LAMBADA</param>
+/// <param name="Details">per example; not serialised, so null in results read back from JSON</param>
 public sealed record TaskResult(string Task, TaskFormat Format, int Examples, int Shots, double Accuracy, double? AccuracyNorm, double? Perplexity,
     [property: JsonIgnore] IReadOnlyList<ExampleScore> Details);
 
