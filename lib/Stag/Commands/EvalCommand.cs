@@ -1,0 +1,162 @@
+using System.Text;
+using Microsoft.ML.Tokenizers;
+using Spectre.Console;
+using StagNotebooks.Decoding;
+using StagNotebooks.Evaluation;
+using StagNotebooks.Model;
+using StagNotebooks.Runtime;
+
+namespace StagNotebooks.Cli.Commands;
+
+public sealed class EvalCommand : ICommand
+{
+    public string Name => "eval";
+    public string Summary => "perplexity / bits per byte, few-shot tasks and free-running (engine-state) evaluation of a checkpoint";
+    public string Usage => """
+        stag eval --checkpoint <dir> [--text data/brown/test.jsonl.zst] [--tasks data/tasks/*.jsonl ...]
+                  [--tokenizer cl100k_base|o200k_base|<dir with vocab.json + merges.txt>] [--bos ID]
+                  [--engine sequential|parallel|batched|recurrent|recurrent-selfprefill]
+                  [--max-docs 200] [--stride N] [--shots 0] [--seed 1234] [--max-examples N]
+                  [--prompt 16] [--generate 32] [--free-sequences 16]
+                  [--device auto|cpu|cuda] [--threads N] [--json] [--out results.json]
+
+          --text            Pile-format jsonl(.zst): teacher-forced perplexity and bits per byte per pile_set_name,
+                            then free-running evaluation of the same documents with --engine
+          --tasks           task files (HellaSwag, ARC, PIQA, WinoGrande or LAMBADA layout, detected per file);
+                            repeat the option, or list files after it
+          --bos             token id put before every document and request (so the first token is scored too)
+          --stride          sliding-window stride for documents longer than the context (default: half of it)
+          --prompt          free-running: tokens prefilled before scoring, and greedy-continuation prompt length
+          --generate        free-running: tokens generated greedily and compared with the text
+          --free-sequences  free-running: pieces of text scored step by step (one engine step per token)
+        """;
+    public IEnumerable<string> Switches => new[] { "json" };
+
+    /// <summary>Turns --tokenizer into a tokenizer; a seam so tests and the data branch can plug in their own.</summary>
+    public Func<string, Tokenizer> TokenizerResolver { get; init; } = ResolveTokenizer;
+
+    public int Run(CommandLine args)
+    {
+        var checkpoint = args.Get("checkpoint") ?? throw new CliException("--checkpoint is required");
+        var text = args.Get("text");
+        var taskFiles = args.All("tasks").Concat(args.Positional).SelectMany(ExpandGlob).ToList();
+        var tokenizerSpec = args.Get("tokenizer", "cl100k_base");
+        var engineName = args.Get("engine", "sequential");
+        int? bos = args.Has("bos") ? args.GetInt("bos", 0) : null;
+        int maxDocs = args.GetInt("max-docs", 200);
+        int? stride = args.Has("stride") ? args.GetInt("stride", 1) : null;
+        var scorer = new ScorerOptions
+        {
+            Shots = args.GetInt("shots", 0), Seed = args.GetInt("seed", 1234), BosToken = bos,
+            MaxExamples = args.Has("max-examples") ? args.GetInt("max-examples", 0) : null,
+        };
+        int prompt = args.GetInt("prompt", 16), generate = args.GetInt("generate", 32), freeSequences = args.GetInt("free-sequences", 16);
+        var deviceSpec = args.Get("device", "auto");
+        bool json = args.Flag("json");
+        var outPath = args.Get("out");
+        CommonOptions.ApplyThreads(args);
+        args.RejectUnknown();
+        if (text is null && taskFiles.Count == 0) throw new CliException("nothing to evaluate: give --text and/or --tasks");
+
+        try
+        {
+            var device = TorchRuntime.ResolveDevice(deviceSpec);
+            var model = Checkpoint.Load(checkpoint, device);
+            model.eval();
+            var tokenizer = TokenizerResolver(tokenizerSpec);
+            var engine = Engine(engineName, model);
+            var lm = new StagFormerLanguageModel(model, device);
+            void Log(string line) { if (!json) Console.Error.WriteLine(line); }
+
+            PerplexityReport? perplexity = null;
+            FreeRunningResult? freeRunning = null;
+            if (text != null)
+            {
+                var docs = EvalTextInput.Read(text).Take(maxDocs).Select(d => EvalDocument.FromText(tokenizer, d.Text, d.Subset, bos)).ToList();
+                Log($"perplexity: {docs.Count} documents, {docs.Sum(d => (long)d.Tokens.Length)} tokens");
+                perplexity = new PerplexityEvaluator(lm, stride).Evaluate(docs);
+                Log($"free-running ({engine.Name}): up to {freeSequences} pieces of {model.Config.MaxContext} tokens");
+                var options = new FreeRunningOptions
+                {
+                    PromptTokens = prompt, GenerateTokens = generate, MaxSequenceLength = model.Config.MaxContext, MaxSequences = freeSequences, Device = device,
+                };
+                freeRunning = FreeRunningEvaluator.Evaluate(engine, docs.Select(d => d.Tokens), options,
+                    ids => Encoding.UTF8.GetByteCount(tokenizer.Decode(ids.Where(i => i != bos).Select(i => (int)i)) ?? ""), lm);
+            }
+            var tasks = new List<TaskResult>();
+            foreach (var file in taskFiles)
+            {
+                var task = TaskReaders.Read(file);
+                Log($"task {task.Name} ({task.Format}): {Math.Min(task.Examples.Count, scorer.MaxExamples ?? int.MaxValue)} examples, {scorer.Shots}-shot");
+                tasks.Add(new MultipleChoiceScorer(lm, tokenizer, scorer).Score(task));
+            }
+
+            var results = new EvalResults(checkpoint, engine.Name, tokenizerSpec, perplexity, tasks, freeRunning);
+            if (outPath != null) Reporting.AtomicFile.WriteAllText(outPath, results.ToJson());
+            if (json) Console.WriteLine(results.ToJson());
+            else Print(results);
+            return 0;
+        }
+        catch (Exception e) when (e is TaskFormatException or CheckpointException or ConfigException or ArgumentException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
+    static IDecodingEngine Engine(string name, StagFormerModel model) => name switch
+    {
+        "sequential" => new SequentialDecoder(model),
+        "parallel" => new StaggeredParallelDecoder(model),
+        "batched" => new BatchedSharedDecoder(model),
+        "recurrent" => new RecurrentDecoder(model, RecurrentPrefill.TwoPass),
+        "recurrent-selfprefill" => new RecurrentDecoder(model, RecurrentPrefill.Recurrent),
+        _ => throw new CliException($"option --engine: unknown engine '{name}' (sequential, parallel, batched, recurrent, recurrent-selfprefill)"),
+    };
+
+    // Will use StagNotebooks.Data.TokenizerFactory once the data branch is merged.
+    static Tokenizer ResolveTokenizer(string spec)
+    {
+        if (spec is "cl100k_base" or "o200k_base") return TiktokenTokenizer.CreateForEncoding(spec);
+        string vocab = Path.Combine(spec, "vocab.json"), merges = Path.Combine(spec, "merges.txt");
+        if (Directory.Exists(spec) && File.Exists(vocab) && File.Exists(merges)) return BpeTokenizer.Create(vocab, merges);
+        throw new CliException($"option --tokenizer: '{spec}' is neither cl100k_base, o200k_base nor a folder with vocab.json and merges.txt");
+    }
+
+    // A quoted pattern like "data/tasks/*.jsonl" reaches us unexpanded.
+    static IEnumerable<string> ExpandGlob(string path)
+    {
+        var name = Path.GetFileName(path);
+        if (!name.Contains('*') && !name.Contains('?')) return new[] { path };
+        var dir = Path.GetDirectoryName(path) is { Length: > 0 } d ? d : ".";
+        var matches = Directory.Exists(dir) ? Directory.GetFiles(dir, name).Order(StringComparer.Ordinal).ToArray() : Array.Empty<string>();
+        return matches.Length > 0 ? matches : throw new CliException($"--tasks {path}: no file matches");
+    }
+
+    static void Print(EvalResults r)
+    {
+        if (r.Perplexity is { } p)
+        {
+            var t = new Table().Border(TableBorder.Rounded).Title("teacher-forced perplexity");
+            foreach (var col in new[] { "subset", "docs", "tokens", "bytes", "loss", "perplexity", "bits/byte" }) t.AddColumn(col);
+            foreach (var s in p.Subsets.Append(p.Overall))
+                t.AddRow(Markup.Escape(s.Subset), $"{s.Documents}", $"{s.Tokens}", $"{s.Bytes}", $"{s.Loss:F4}", $"{s.Perplexity:F2}", $"{s.BitsPerByte:F4}");
+            AnsiConsole.Write(t);
+        }
+        if (r.Tasks.Count > 0)
+        {
+            var t = new Table().Border(TableBorder.Rounded).Title("tasks");
+            foreach (var col in new[] { "task", "format", "examples", "shots", "acc", "acc_norm", "perplexity" }) t.AddColumn(col);
+            foreach (var x in r.Tasks)
+                t.AddRow(Markup.Escape(x.Task), $"{x.Format}", $"{x.Examples}", $"{x.Shots}", $"{x.Accuracy:F4}", x.AccuracyNorm is double n ? $"{n:F4}" : "–", x.Perplexity is double q ? $"{q:F2}" : "–");
+            AnsiConsole.Write(t);
+        }
+        if (r.FreeRunning is { } f)
+        {
+            var t = new Table().Border(TableBorder.Rounded).Title($"free-running ({Markup.Escape(f.Engine)})");
+            foreach (var col in new[] { "pieces", "tokens", "loss", "teacher-forced loss", "perplexity", "bits/byte", "greedy match", "matched prefix" }) t.AddColumn(col);
+            t.AddRow($"{f.Sequences}", $"{f.Tokens}", $"{f.Loss:F4}", f.TeacherForcedLoss is double tf ? $"{tf:F4}" : "–", $"{f.Perplexity:F2}",
+                f.BitsPerByte is double b ? $"{b:F4}" : "–", $"{f.GreedyTokenMatch:P1} of {f.GreedyPrompts}×{f.GreedyTokensPerPrompt}", $"{f.GreedyMeanMatchedPrefix:F2}");
+            AnsiConsole.Write(t);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using static TorchSharp.torch;
+
+namespace StagNotebooks.Evaluation;
+
+/// <summary>
+/// What the scorers need from a model: teacher-forced next-token log-probabilities of one sequence. Tests plug
+/// in a model of fixed probabilities; <see cref="StagFormerLanguageModel"/> adapts a StagFormer.
+/// </summary>
+public interface ILanguageModel
+{
+    int VocabSize { get; }
+    /// <summary>The longest sequence <see cref="LogProbs"/> accepts; longer texts are scored in windows (<see cref="TokenScoring"/>).</summary>
+    int MaxContext { get; }
+    /// <summary>
+    /// (T, V) log-softmax of the next token at each position of <paramref name="tokens"/> (T ≤ MaxContext):
+    /// row t is log p(· | tokens[0..t]). The caller owns the returned tensor.
+    /// </summary>
+    Tensor LogProbs(long[] tokens);
+}
