@@ -12,12 +12,16 @@ public sealed class BenchDecodeCommand : ICommand
     public string Usage => """
         stag bench decode [--shape cpu-h] [--batch 1] [--prompt 32] [--steps 64] [--warmup 8]
                           [--device auto|cpu|cuda] [--dtype float32|bfloat16] [--threads N] [--json] [--out file.json]
+        stag bench decode --study [--batches 1,4,16,64] [--contexts 32,128] [--steps 24] [--out folder]
 
-          --shape    a named shape (stag model shapes); its h is the per-stack depth, baseline-2h has 2h layers
+          --shape    a named shape (stag model info); its h is the per-stack depth, baseline-2h has 2h layers
           --steps    decode steps timed after --warmup untimed ones (at least 50 recommended)
           --json     print the results as JSON (--out also writes them to a file)
+          --study    every variant (incl. wide-h, windowed, p = 3 and 4) × engine × batch × context, a fitted
+                     latency model and its prediction of where staggering stops paying; writes cells.json,
+                     cells.csv, model.json and predictions.csv into --out (default figures/decode-study)
         """;
-    public IEnumerable<string> Switches => new[] { "json" };
+    public IEnumerable<string> Switches => new[] { "json", "study" };
 
     public int Run(CommandLine args)
     {
@@ -29,6 +33,17 @@ public sealed class BenchDecodeCommand : ICommand
         };
         bool json = args.Flag("json");
         var outPath = args.Get("out");
+        if (args.Flag("study"))
+        {
+            var so = new DecodeStudyOptions
+            {
+                Batches = ParseList(args.Get("batches", "1,4,16,64"), "batches"), Contexts = ParseList(args.Get("contexts", "32,128"), "contexts"),
+                Steps = args.GetInt("steps", 24), Warmup = args.GetInt("warmup", 4), Device = o.Device, Dtype = o.Dtype,
+            };
+            CommonOptions.ApplyThreads(args);
+            args.RejectUnknown();
+            return RunStudy(shape, so, outPath ?? Path.Combine("figures", "decode-study"), json);
+        }
         CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
 
@@ -44,5 +59,27 @@ public sealed class BenchDecodeCommand : ICommand
                 $"{r.RatioToBaseline:F2}", r.TokensEqualSequential ? "yes" : "[red]NO[/]", $"{r.WeightBytes / 1e6:F1}", $"{r.SelfKvBytes / 1e6:F2}", $"{r.CrossKvBytes / 1e6:F2}");
         AnsiConsole.Write(t);
         return results.All(r => r.TokensEqualSequential) ? 0 : 1;
+    }
+
+    static int[] ParseList(string text, string option) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => int.TryParse(t, out var v) && v > 0 ? v : throw new CliException($"option --{option}: '{t}' is not a positive integer")).ToArray();
+
+    static int RunStudy(StagFormerConfig shape, DecodeStudyOptions o, string folder, bool json)
+    {
+        var study = DecodeStudy.Run(shape, o, json ? null : Console.WriteLine);
+        var opts = new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "cells.json"), JsonSerializer.Serialize(study.Cells, opts));
+        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "model.json"), JsonSerializer.Serialize(study.Model, opts));
+        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "cells.csv"), Reporting.Csv.From(study.Cells));
+        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "predictions.csv"), Reporting.Csv.From(study.Predictions));
+        var m = study.Model;
+        if (json) { Console.WriteLine(JsonSerializer.Serialize(study, opts)); return 0; }
+        Console.WriteLine($"latency model: t = {m.FixedMs:F3} ms + {m.MsPerCall * 1000:F2} µs × calls + bytes / {m.BandwidthGBs:F1} GB/s   (R² {m.RSquared:F3}, {m.Cells} cells)");
+        var pays = study.Predictions.Where(p => p.Ratio < 1).ToList();
+        Console.WriteLine(pays.Count == 0 ? "predicted: staggering does not pay anywhere on the grid"
+            : $"predicted: separate 2×h parallel beats baseline 2h up to batch×context ≈ {pays.Max(p => (long)p.Batch * p.Context):N0} tokens of KV per layer; ratio at batch 1, context 64: {study.Predictions.First().Ratio:F2}");
+        Console.WriteLine($"written: {Path.GetFullPath(folder)}/{{cells.json,cells.csv,model.json,predictions.csv}}");
+        return study.Cells.All(c => c.TokensEqualSequential) ? 0 : 1;
     }
 }

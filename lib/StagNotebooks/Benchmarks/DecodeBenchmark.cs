@@ -28,7 +28,8 @@ public sealed record DecodeBenchResult(
     string Variant, string Engine, int Batch, int PromptLength, int Steps,
     double PrefillMs, double DecodeMedianMs, double DecodeP10Ms, double DecodeP90Ms, double TokensPerSecond,
     double RatioToBaseline, bool TokensEqualSequential,
-    long WeightBytes, long SelfKvBytes, long CrossKvBytes);
+    long WeightBytes, long SelfKvBytes, long CrossKvBytes,
+    long CriticalPathTensors, double BytesReadPerStep, double FlopsPerStep);
 
 /// <summary>
 /// `stag bench decode`: prefill and per-token decode time of every variant and engine, measured in one run, with
@@ -74,6 +75,7 @@ public static class DecodeBenchmark
         public Tensor? Next;
         public readonly List<long[]> Tokens = new();
         public readonly List<double> StepMs = new();
+        public long CriticalPathTensors;
         public double PrefillMs;
         public void Dispose() { Next?.Dispose(); Session.Dispose(); }
     }
@@ -119,11 +121,16 @@ public static class DecodeBenchmark
                 {
                     var r = running[(i + round) % running.Count];
                     r.Tokens.Add(r.Next!.data<long>().ToArray());
+                    var stats = DisposeScopeManager.Statistics.TensorStatistics;
+                    long created = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
                     var sw = Stopwatch.StartNew();
                     using var scope = torch.NewDisposeScope();
                     var next = r.Session.Step(r.Next!).argmax(-1, keepdim: true).MoveToOuterDisposeScope();
                     TorchRuntime.Synchronize(device);
                     r.StepMs.Add(sw.Elapsed.TotalMilliseconds);
+                    // Tensors created ≈ libtorch calls made: the per-op cost a latency model charges for.
+                    r.CriticalPathTensors = r.Session is ICriticalPathStatistics cp ? cp.LastStepCriticalPathTensors
+                        : stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - created;
                     r.Next.Dispose();
                     r.Next = next;
                 }
@@ -134,12 +141,16 @@ public static class DecodeBenchmark
                 var steps = r.StepMs.Skip(o.Warmup).ToArray();
                 var reference = running.FirstOrDefault(x => x.Case.Variant == r.Case.Variant && x.Case.Engine == "sequential");
                 bool equal = reference != null && reference.Tokens.Zip(r.Tokens).All(p => p.First.SequenceEqual(p.Second));
-                var mem = MemoryReport.For(r.Case.Config, o.Batch, length, dtype == ScalarType.Float32 ? 4 : 2);
+                int elementBytes = dtype == ScalarType.Float32 ? 4 : 2;
+                var mem = MemoryReport.For(r.Case.Config, o.Batch, length, elementBytes);
                 bool recurrent = r.Case.Engine.StartsWith("recurrent", StringComparison.Ordinal);
                 double median = Percentile(steps, 0.5);
+                int meanContext = o.PromptLength + o.Warmup + o.Steps / 2;
+                var cost = DecodeCost.PerStep(r.Case.Config, r.Case.Engine, o.Batch, meanContext, elementBytes);
                 var result = new DecodeBenchResult(r.Case.Variant, r.Case.Engine, o.Batch, o.PromptLength, steps.Length,
                     r.PrefillMs, median, Percentile(steps, 0.1), Percentile(steps, 0.9), 1000.0 * o.Batch / median,
-                    median / baseline, equal, mem.WeightBytes, recurrent ? mem.SelfKvBytes / 2 : mem.SelfKvBytes, mem.CrossKvBytes);
+                    median / baseline, equal, mem.WeightBytes, recurrent ? mem.SelfKvBytes / 2 : mem.SelfKvBytes, mem.CrossKvBytes,
+                    r.CriticalPathTensors, cost.Bytes, cost.Flops);
                 log?.Invoke($"{result.Variant,-14} {result.Engine,-12} decode {median,8:F3} ms/token  ×{result.RatioToBaseline:F2}  prefill {r.PrefillMs,8:F2} ms  tokens = sequential: {equal}");
                 return result;
             }).ToList();

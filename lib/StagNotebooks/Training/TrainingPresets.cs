@@ -58,8 +58,24 @@ public static class ModelVariants
     {
         "baseline-h", "baseline-2h", "separate-2xh", "shared-2xh",
         "separate-2xh-w1", "separate-2xh-w8", "separate-2xh-w32", "separate-3xh", "separate-4xh", "separate-4xh-mix",
-        "separate-2xh-nonstaggered",
+        "separate-2xh-nonstaggered", "wide-h",
     };
+
+    /// <summary>
+    /// The wide-and-shallow baseline: h layers (the sequential depth of one StagFormer step) made wider until its
+    /// non-embedding parameters match the separate-weights 2×h model's. Width moves in steps of 2·Heads (RoPE needs
+    /// an even head size); the FFN keeps its ratio to the width.
+    /// </summary>
+    public static StagFormerConfig WideShallow(StagFormerConfig m)
+    {
+        static long NonEmbedding(StagFormerConfig c) => ParameterReport.Expected(c).Where(g => g.Stack != "embedding").Sum(g => g.Count);
+        var target = NonEmbedding(Apply(m, "separate-2xh"));
+        double ffnRatio = (double)m.FfnHidden / m.DModel;
+        var baseline = Apply(m, "baseline-h");
+        return Enumerable.Range(1, 64).Select(k => m.DModel + 2 * m.Heads * (k - 1))
+            .Select(d => baseline with { DModel = d, FfnHidden = (int)Math.Round(ffnRatio * d) })
+            .OrderBy(c => Math.Abs(NonEmbedding(c) - target)).First();
+    }
 
     /// <summary>Turns the preset's StagFormer into a named variant (h = the preset's LayersPerStack).</summary>
     public static StagFormerConfig Apply(StagFormerConfig m, string variant)
@@ -76,6 +92,7 @@ public static class ModelVariants
             "separate-4xh" => sep with { Stacks = 4 },
             "separate-4xh-mix" => sep with { Stacks = 4, Combination = StackCombination.LearnedLinear },
             "separate-2xh-nonstaggered" => sep with { CrossLag = 0 },
+            "wide-h" => WideShallow(m),
             _ when variant.StartsWith("separate-2xh-w", StringComparison.Ordinal) && int.TryParse(variant["separate-2xh-w".Length..], out var w) => sep with { CrossWindow = w },
             _ => throw new ConfigException("variant", $"unknown variant '{variant}'; known: {string.Join(", ", Names)} (or separate-2xh-wN for any window N)"),
         };

@@ -1,0 +1,83 @@
+using StagNotebooks.Model;
+using StagNotebooks.Training;
+
+namespace StagNotebooks.Benchmarks;
+
+public sealed record DecodeStudyOptions
+{
+    public int[] Batches { get; init; } = { 1, 4, 16, 64 };
+    /// <summary>Prompt lengths (context reached before the timed steps).</summary>
+    public int[] Contexts { get; init; } = { 32, 128 };
+    public int Steps { get; init; } = 24;
+    public int Warmup { get; init; } = 4;
+    public string Device { get; init; } = "cpu";
+    public string Dtype { get; init; } = "float32";
+}
+
+/// <summary>Predicted decode time of StagFormer 2×h (parallel engine) over the 2h-layer baseline at one batch and context.</summary>
+public sealed record SpeedupPrediction(int Batch, int Context, double BaselineMs, double StaggeredMs, double Ratio);
+
+public sealed record DecodeStudyResult(IReadOnlyList<DecodeBenchResult> Cells, LatencyModel Model, IReadOnlyList<SpeedupPrediction> Predictions);
+
+/// <summary>
+/// The decode latency study: every variant × engine × batch × context on one device, one interleaved run per
+/// (batch, context) cell, then a <see cref="LatencyModel"/> fitted to all cells and used to predict where the
+/// staggered model stops paying.
+/// </summary>
+public static class DecodeStudy
+{
+    /// <summary>Everything the study compares, built from the h-layer shape.</summary>
+    public static IReadOnlyList<DecodeBenchCase> Cases(StagFormerConfig shape)
+    {
+        var standard = DecodeBenchmark.StandardCases(shape).ToList();
+        StagFormerConfig V(string v) => ModelVariants.Apply(shape with { Stacks = 2 }, v);
+        standard.Add(new("wide-h", ModelVariants.WideShallow(shape), "sequential"));
+        foreach (var v in new[] { "separate-2xh-w8", "separate-3xh", "separate-4xh" })
+        {
+            standard.Add(new(v, V(v), "sequential"));
+            standard.Add(new(v, V(v), "parallel"));
+        }
+        return standard;
+    }
+
+    public static DecodeStudyResult Run(StagFormerConfig shape, DecodeStudyOptions o, Action<string>? log = null)
+    {
+        var cases = Cases(shape);
+        var cells = new List<DecodeBenchResult>();
+        foreach (int context in o.Contexts)
+            foreach (int batch in o.Batches)
+            {
+                log?.Invoke($"— batch {batch}, context {context}");
+                var widened = cases.Select(c => c with { Config = c.Config with { MaxContext = Math.Max(c.Config.MaxContext, context + o.Warmup + o.Steps + 1) } }).ToList();
+                cells.AddRange(DecodeBenchmark.Run(widened, new DecodeBenchOptions
+                {
+                    Batch = batch, PromptLength = context, Steps = o.Steps, Warmup = o.Warmup, Device = o.Device, Dtype = o.Dtype,
+                }, log));
+            }
+        var model = LatencyModel.Fit(cells);
+        return new DecodeStudyResult(cells, model, Predict(shape, cells, model, o.Dtype));
+    }
+
+    /// <summary>
+    /// Extends the measured grid: calls per step barely depend on batch and context (measured medians are used),
+    /// bytes grow with them (computed), so the fitted model gives the ratio anywhere.
+    /// </summary>
+    public static IReadOnlyList<SpeedupPrediction> Predict(StagFormerConfig shape, IReadOnlyList<DecodeBenchResult> cells, LatencyModel model, string dtype)
+    {
+        double Calls(string variant, string engine) =>
+            DecodeBenchmark.Percentile(cells.Where(c => c.Variant == variant && c.Engine == engine).Select(c => (double)c.CriticalPathTensors).ToList(), 0.5);
+        var baseline = ModelVariants.Apply(shape with { Stacks = 2 }, "baseline-2h");
+        var staggered = ModelVariants.Apply(shape with { Stacks = 2 }, "separate-2xh");
+        double callsBase = Calls("baseline-2h", "sequential"), callsStag = Calls("separate-2xh", "parallel");
+        int bytesPer = DecodeBenchmark.ParseDtype(dtype) == TorchSharp.torch.ScalarType.Float32 ? 4 : 2;
+        var list = new List<SpeedupPrediction>();
+        foreach (int batch in new[] { 1, 2, 4, 8, 16, 32, 64, 128, 256 })
+            foreach (int context in new[] { 64, 128, 256, 512, 1024, 2048, 4096, 8192 })
+            {
+                double b = model.PredictMs(callsBase, DecodeCost.PerStep(baseline, "sequential", batch, context, bytesPer).Bytes);
+                double s = model.PredictMs(callsStag, DecodeCost.PerStep(staggered, "parallel", batch, context, bytesPer).Bytes);
+                list.Add(new SpeedupPrediction(batch, context, b, s, s / b));
+            }
+        return list;
+    }
+}
