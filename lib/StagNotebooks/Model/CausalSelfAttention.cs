@@ -22,7 +22,7 @@ public sealed class CausalSelfAttention : nn.Module
 
     /// <param name="x">normed input (B, T, d) at positions [start, start+T)</param>
     /// <param name="cache">when given, K/V are appended to it and the query attends to everything cached</param>
-    public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? cache)
+    public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? cache, int layer = 0)
     {
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -39,6 +39,7 @@ public sealed class CausalSelfAttention : nn.Module
             cache.Append(k, v);
             (k, v) = cache.Contents();                                                   // (B, H, start+T, D)
         }
+        Probing.ActivationCapture.Current?.RecordSelfAttention(layer, q, k, start);
         double p = training ? _dropout : 0.0;
         Tensor y;
         if (t == 1) y = nn.functional.scaled_dot_product_attention(q, k, v, p: p);          // one query sees every key

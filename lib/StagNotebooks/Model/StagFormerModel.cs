@@ -113,8 +113,10 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         var e = Embed(input.Tokens, start);
         var outs = new List<Tensor>(Config.Stacks);
         Tensor? below = null;
+        var capture = Probing.ActivationCapture.Current;
         for (int s = 0; s < Config.Stacks; s++)
         {
+            if (capture != null) capture.Pass = s;
             var h = StackFor(s).Forward(e, start, rope, input.Cache?.Self[s], useCross: s > 0, memory: below, crossCaches: input.Cache?.Cross[s]);
             outs.Add(h);
             below = h;
@@ -139,6 +141,9 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
     /// Step mode: pass s on one position. Its cross cache must already hold the memory of positions ≤ pos−1
     /// (see <see cref="Decoding.MemoryProjector"/>), so this does not wait for pass s−1 at pos.
     /// </summary>
-    public Tensor PassStep(int pass, Tensor e, int pos, StagCache cache) =>
-        StackFor(pass).Forward(e, pos, rope, cache.Self[pass], useCross: pass > 0, memory: null, crossCaches: pass > 0 ? cache.Cross[pass] : null);
+    public Tensor PassStep(int pass, Tensor e, int pos, StagCache cache)
+    {
+        if (Probing.ActivationCapture.Current is { } capture) capture.Pass = pass;
+        return StackFor(pass).Forward(e, pos, rope, cache.Self[pass], useCross: pass > 0, memory: null, crossCaches: pass > 0 ? cache.Cross[pass] : null);
+    }
 }

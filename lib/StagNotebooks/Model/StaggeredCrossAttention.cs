@@ -52,7 +52,7 @@ public sealed class StaggeredCrossAttention : nn.Module
     /// Chunk mode (training, prefill, the sequential engine): queries x (B, T, d) and the memory for the same
     /// positions [start, start+T). With a cache, attends to the cached memory plus the new chunk, then appends it.
     /// </summary>
-    public Tensor Forward(Tensor x, int start, Tensor memory, RotaryEmbedding? rope, KVCache? cache)
+    public Tensor Forward(Tensor x, int start, Tensor memory, RotaryEmbedding? rope, KVCache? cache, int layer = 0)
     {
         using var scope = torch.NewDisposeScope();
         long t = x.shape[1];
@@ -75,7 +75,7 @@ public sealed class StaggeredCrossAttention : nn.Module
         var queryPos = torch.arange(start, start + t, dtype: ScalarType.Int64, device: x.device);
         var visible = keyPos.unsqueeze(0) <= (queryPos.unsqueeze(1) - _lag);           // (T, Tk): strictly past when lag = 1
         if (_window is int w) visible = visible & (keyPos.unsqueeze(0) > (queryPos.unsqueeze(1) - _lag - w));
-        return Attend(x, start, k, v, visible, rope).MoveToOuterDisposeScope();
+        return Attend(x, start, k, v, visible, rope, layer, keyPos).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -83,7 +83,7 @@ public sealed class StaggeredCrossAttention : nn.Module
     /// may see — positions up to pos−1, the last w of them in a ring — so no mask is needed and the memory of
     /// this step is appended only after it.
     /// </summary>
-    public Tensor Step(Tensor x, int pos, RotaryEmbedding? rope, KVCache cache)
+    public Tensor Step(Tensor x, int pos, RotaryEmbedding? rope, KVCache cache, int layer = 0)
     {
         using var scope = torch.NewDisposeScope();
         if (cache.Length != pos + 1 - _lag)
@@ -94,11 +94,12 @@ public sealed class StaggeredCrossAttention : nn.Module
             var (kr, vr) = cache.ContentsWithReserved();
             var q = q_proj.forward(x).view(x.shape[0], 1, _heads, _headDim).transpose(1, 2);   // (B, H, 1, D)
             if (rope != null) q = rope.Apply(q, pos);
+            Probing.ActivationCapture.Current?.RecordCrossAttention(layer, q, kr, true, null, cache.Positions(), pos);
             var y = nn.functional.scaled_dot_product_attention(q, kr, vr);
             return o_proj.forward(y.transpose(1, 2).reshape(x.shape[0], 1, -1)).MoveToOuterDisposeScope();
         }
         var (k, v) = cache.Contents();
-        return Attend(x, pos, k, v, null, rope).MoveToOuterDisposeScope();
+        return Attend(x, pos, k, v, null, rope, layer, null, cache.Positions()).MoveToOuterDisposeScope();
     }
 
     /// <summary>Writes the learned null key/value into the cache's reserved slot (once per decoding session).</summary>
@@ -108,8 +109,10 @@ public sealed class StaggeredCrossAttention : nn.Module
         cache.WriteReserved(0, null_key, null_value!);
     }
 
-    Tensor Attend(Tensor x, int start, Tensor k, Tensor v, Tensor? visible, RotaryEmbedding? rope)
+    Tensor Attend(Tensor x, int start, Tensor k, Tensor v, Tensor? visible, RotaryEmbedding? rope, int layer, Tensor? keyPos, long[]? keyPositions = null)
     {
+        var capture = Probing.ActivationCapture.Current;
+        var memoryVisible = visible;
         long b = x.shape[0], t = x.shape[1];
         var q = SplitHeads(q_proj.forward(x));
         if (rope != null) q = rope.Apply(q, start);
@@ -131,6 +134,8 @@ public sealed class StaggeredCrossAttention : nn.Module
                 visible = visible | rowHasKey.logical_not().unsqueeze(1);
             }
         }
+        capture?.RecordCrossAttention(layer, q, k, _empty == EmptyCrossAttention.NullSlot, memoryVisible,
+            keyPositions ?? keyPos!.data<long>().ToArray(), start);
         var y = visible is null
             ? nn.functional.scaled_dot_product_attention(q, k, v, p: p)
             : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: visible, p: p);   // (B, H, T, D)

@@ -53,18 +53,19 @@ public sealed class TransformerBlock : nn.Module
     public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? selfCache, CrossAttentionBlock? cross, CrossInput? crossInput)
     {
         using var scope = torch.NewDisposeScope();
-        x = x + Drop(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache));
+        x = x + Drop(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache, LayerIndex));
         if (cross != null && crossInput != null)
         {
             var rows = crossInput.FirstRow == 0 ? x : x.narrow(0, crossInput.FirstRow, x.shape[0] - crossInput.FirstRow);
             var normed = cross.cross_norm.forward(rows);
             var y = crossInput.Memory is null
-                ? cross.cross_attn.Step(normed, start, rope, crossInput.Cache!)
-                : cross.cross_attn.Forward(normed, start, crossInput.Memory, rope, crossInput.Cache);
+                ? cross.cross_attn.Step(normed, start, rope, crossInput.Cache!, LayerIndex)
+                : cross.cross_attn.Forward(normed, start, crossInput.Memory, rope, crossInput.Cache, LayerIndex);
             rows = rows + Drop(y);
             x = crossInput.FirstRow == 0 ? rows : torch.cat(new[] { x.narrow(0, 0, crossInput.FirstRow), rows }, 0);
         }
         x = x + Drop(ffn.forward(ffn_norm.forward(x)));
+        Probing.ActivationCapture.Current?.RecordResidual(LayerIndex, x);
         return x.MoveToOuterDisposeScope();
     }
 }
