@@ -95,6 +95,14 @@ public sealed class KVCache
         kdst.copy_(ks); vdst.copy_(vs);
     }
 
+    /// <summary>Forgets positions ≥ <paramref name="length"/> (speculative decoding rolls back rejected tokens).</summary>
+    public void Truncate(int length)
+    {
+        if (IsRing) throw new InvalidOperationException("a ring cache (windowed cross-attention) cannot be rolled back: its old entries are overwritten");
+        if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"cannot truncate a cache of {Length} positions to {length}");
+        Length = length;
+    }
+
     /// <summary>The held entries (nb, H, Count, D), as views (valid until the next Append).</summary>
     public (Tensor K, Tensor V) Contents() => Slots(_storage.Reserved, Count);
 

@@ -45,6 +45,13 @@ public sealed class StagCache : IDisposable
     /// <summary>Positions processed by the last pass (the position of the next token).</summary>
     public int Position => Self[Passes - 1][0].Length;
 
+    /// <summary>Rolls every cache of every pass back to <paramref name="length"/> positions.</summary>
+    public void Truncate(int length)
+    {
+        foreach (var pass in Self) foreach (var c in pass) c.Truncate(length);
+        foreach (var pass in Cross) foreach (var c in pass) c.Truncate(length);
+    }
+
     public long SelfBytes => _self.Sum(s => s.Bytes);
     public long CrossBytes => _cross.Sum(s => s.Bytes);
 
