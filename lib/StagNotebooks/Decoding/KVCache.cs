@@ -28,7 +28,22 @@ public sealed class KVStorage : IDisposable
 
     public long Bytes => 2 * K.NumberOfElements * K.ElementSize;
 
-    public void Dispose() { K.Dispose(); V.Dispose(); }
+    readonly List<Tensor> _views = new();
+
+    /// <summary>K and V of batch rows [b0, b0+n): made once per cache view (a decode step then slices only positions).</summary>
+    internal (Tensor K, Tensor V) BatchViews(long b0, long n)
+    {
+        var k = K.narrow(0, b0, n).DetachFromDisposeScope();
+        var v = V.narrow(0, b0, n).DetachFromDisposeScope();
+        lock (_views) { _views.Add(k); _views.Add(v); }
+        return (k, v);
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _views) t.Dispose();
+        K.Dispose(); V.Dispose();
+    }
 }
 
 /// <summary>
@@ -40,6 +55,7 @@ public sealed class KVCache
 {
     readonly KVStorage _storage;
     readonly long _b0, _nb;
+    readonly Tensor _k, _v;   // (nb, H, Reserved + Capacity, D) views of the storage
 
     /// <summary>Positions appended so far (a ring holds only the last Capacity of them).</summary>
     public int Length { get; private set; }
@@ -47,6 +63,7 @@ public sealed class KVCache
     public KVCache(KVStorage storage, long batchStart, long batchCount, int length = 0)
     {
         _storage = storage; _b0 = batchStart; _nb = batchCount; Length = length;
+        (_k, _v) = storage.BatchViews(batchStart, batchCount);
     }
 
     public KVStorage Storage => _storage;
@@ -85,10 +102,8 @@ public sealed class KVCache
 
     void Write(Tensor k, Tensor v, int srcStart, int slot, int count)
     {
-        using var kd = _storage.K.narrow(0, _b0, _nb);
-        using var vd = _storage.V.narrow(0, _b0, _nb);
-        using var kdst = kd.narrow(2, _storage.Reserved + slot, count);
-        using var vdst = vd.narrow(2, _storage.Reserved + slot, count);
+        using var kdst = _k.narrow(2, _storage.Reserved + slot, count);
+        using var vdst = _v.narrow(2, _storage.Reserved + slot, count);
         if (srcStart == 0 && count == k.shape[2]) { kdst.copy_(k); vdst.copy_(v); return; }
         using var ks = k.narrow(2, srcStart, count);
         using var vs = v.narrow(2, srcStart, count);
@@ -109,21 +124,14 @@ public sealed class KVCache
     /// <summary>The reserved entries followed by the held ones (nb, H, Reserved + Count, D).</summary>
     public (Tensor K, Tensor V) ContentsWithReserved() => Slots(0, _storage.Reserved + Count);
 
-    (Tensor K, Tensor V) Slots(int first, int count)
-    {
-        using var k = _storage.K.narrow(0, _b0, _nb);
-        using var v = _storage.V.narrow(0, _b0, _nb);
-        return (k.narrow(2, first, count), v.narrow(2, first, count));
-    }
+    (Tensor K, Tensor V) Slots(int first, int count) => (_k.narrow(2, first, count), _v.narrow(2, first, count));
 
     /// <summary>Fills reserved slot <paramref name="slot"/> with k, v (broadcast to (nb, H, 1, D)).</summary>
     public void WriteReserved(int slot, Tensor k, Tensor v)
     {
         if (slot >= _storage.Reserved) throw new ArgumentOutOfRangeException(nameof(slot), $"the storage reserves {_storage.Reserved} slot(s)");
-        using var kd = _storage.K.narrow(0, _b0, _nb);
-        using var vd = _storage.V.narrow(0, _b0, _nb);
-        using var kdst = kd.narrow(2, slot, 1);
-        using var vdst = vd.narrow(2, slot, 1);
+        using var kdst = _k.narrow(2, slot, 1);
+        using var vdst = _v.narrow(2, slot, 1);
         using var ng = torch.no_grad();
         kdst.copy_(k.expand_as(kdst));
         vdst.copy_(v.expand_as(vdst));

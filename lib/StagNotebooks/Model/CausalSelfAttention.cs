@@ -26,7 +26,9 @@ public sealed class CausalSelfAttention : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var qkv = qkv_proj.forward(x).view(b, t, 3 * _heads, _headDim).transpose(1, 2);    // (B, 3H, T, D)
+        var qkv = t == 1
+            ? qkv_proj.forward(x).view(b, 3 * _heads, 1, _headDim)                          // one position: the transpose is a no-op
+            : qkv_proj.forward(x).view(b, t, 3 * _heads, _headDim).transpose(1, 2);         // (B, 3H, T, D)
         var qk = qkv.narrow(1, 0, 2 * _heads);
         if (rope != null) qk = rope.Apply(qk, start);                                     // q and k rotated in one call
         var q = qk.narrow(1, 0, _heads);
@@ -49,7 +51,7 @@ public sealed class CausalSelfAttention : nn.Module
             var mask = torch.ones(t, k.shape[2], dtype: ScalarType.Bool, device: x.device).tril(start);   // k ≤ start + i
             y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask, p: p);
         }
-        y = y.transpose(1, 2).reshape(b, t, -1);                                          // (B, T, d)
+        y = t == 1 ? y.view(b, 1, -1) : y.transpose(1, 2).reshape(b, t, -1);              // (B, T, d)
         return o_proj.forward(y).MoveToOuterDisposeScope();
     }
 }

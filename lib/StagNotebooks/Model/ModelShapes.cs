@@ -31,6 +31,8 @@ public static class ModelShapes
         ["cpu-2h"] = Cpu with { Stacks = 1, LayersPerStack = 6 },
         ["cpu-2xh-separate"] = Cpu with { Stacks = 2, LayersPerStack = 3, Weights = WeightSharing.Separate },
         ["cpu-2xh-shared"] = Cpu with { Stacks = 2, LayersPerStack = 3, Weights = WeightSharing.Shared },
+        // Wider CPU shape: weight reads (bandwidth) dominate a decode step instead of per-call overhead.
+        ["cpu-wide-h"] = Cpu with { DModel = 512, Heads = 8, FfnHidden = 2048, Stacks = 1, LayersPerStack = 3 },
         ["tiny-baseline"] = Tiny with { Stacks = 1, LayersPerStack = 2 },
         ["tiny-2x1-separate"] = Tiny with { Stacks = 2, LayersPerStack = 1 },
         ["tiny-2x1-shared"] = Tiny with { Stacks = 2, LayersPerStack = 1, Weights = WeightSharing.Shared },

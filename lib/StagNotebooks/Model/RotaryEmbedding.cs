@@ -11,7 +11,11 @@ namespace StagNotebooks.Model;
 /// </summary>
 public sealed class RotaryEmbedding : nn.Module
 {
-    sealed record Tables(Tensor Cos, Tensor Sin, Tensor RotateHalf);   // (MaxContext, D), (MaxContext, D), (D, D)
+    sealed record Tables(Tensor Cos, Tensor Sin, Tensor RotateHalf)   // (MaxContext, D), (MaxContext, D), (D, D)
+    {
+        // One-position rows, made on first use: a decode step then slices nothing.
+        public readonly Tensor?[] CosRow = new Tensor?[Cos.shape[0]], SinRow = new Tensor?[Cos.shape[0]];
+    }
 
     readonly Dictionary<string, Tables> _tables = new();
     readonly object _gate = new();
@@ -49,6 +53,12 @@ public sealed class RotaryEmbedding : nn.Module
     {
         long t = x.shape[^2];
         var tables = For(x.device, x.dtype);
+        if (t == 1)
+        {
+            var cosRow = tables.CosRow[start] ??= tables.Cos.narrow(0, start, 1).DetachFromDisposeScope();
+            var sinRow = tables.SinRow[start] ??= tables.Sin.narrow(0, start, 1).DetachFromDisposeScope();
+            return x * cosRow + x.matmul(tables.RotateHalf) * sinRow;
+        }
         using var cos = tables.Cos.narrow(0, start, t);
         using var sin = tables.Sin.narrow(0, start, t);
         return x * cos + x.matmul(tables.RotateHalf) * sin;

@@ -92,11 +92,11 @@ public sealed class StaggeredCrossAttention : nn.Module
         {
             // The null slot already sits in the cache's reserved slot 0: attend to one contiguous buffer.
             var (kr, vr) = cache.ContentsWithReserved();
-            var q = q_proj.forward(x).view(x.shape[0], 1, _heads, _headDim).transpose(1, 2);   // (B, H, 1, D)
+            var q = q_proj.forward(x).view(x.shape[0], _heads, 1, _headDim);                     // (B, H, 1, D)
             if (rope != null) q = rope.Apply(q, pos);
             Probing.ActivationCapture.Current?.RecordCrossAttention(layer, q, kr, true, null, cache.Positions(), pos);
             var y = nn.functional.scaled_dot_product_attention(q, kr, vr);
-            return o_proj.forward(y.transpose(1, 2).reshape(x.shape[0], 1, -1)).MoveToOuterDisposeScope();
+            return o_proj.forward(y.view(x.shape[0], 1, -1)).MoveToOuterDisposeScope();
         }
         var (k, v) = cache.Contents();
         return Attend(x, pos, k, v, null, rope, layer, null, cache.Positions()).MoveToOuterDisposeScope();
