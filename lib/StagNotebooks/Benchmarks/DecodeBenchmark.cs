@@ -67,6 +67,8 @@ public static class DecodeBenchmark
         _ => throw new ArgumentException($"unknown engine '{engine}' (sequential, parallel, batched, recurrent, recurrent-selfprefill)"),
     };
 
+    const int Rounds = 4, BlockWarmup = 2;
+
     sealed class Running(DecodeBenchCase c, StagFormerModel model, IDecodeSession session) : IDisposable
     {
         public DecodeBenchCase Case { get; } = c;
@@ -81,14 +83,14 @@ public static class DecodeBenchmark
     }
 
     /// <summary>
-    /// Runs every case side by side: all sessions are prefilled, then each round times one greedy step of every
-    /// session (in a rotating order), so a disturbance on the machine hits all cases alike and the ratios hold.
+    /// Runs every case side by side: all sessions are prefilled, then in each of a few rounds every session
+    /// decodes a block of consecutive greedy steps (rotating order). Ratios come from one run.
     /// </summary>
     public static IReadOnlyList<DecodeBenchResult> Run(IReadOnlyList<DecodeBenchCase> cases, DecodeBenchOptions o, Action<string>? log = null)
     {
         var device = TorchRuntime.ResolveDevice(o.Device);
         var dtype = ParseDtype(o.Dtype);
-        int length = o.PromptLength + o.Warmup + o.Steps + 1;
+        int length = o.PromptLength + o.Warmup + o.Steps + Rounds * BlockWarmup + 1;
         var models = new Dictionary<string, StagFormerModel>();
         var running = new List<Running>();
         try
@@ -116,29 +118,38 @@ public static class DecodeBenchmark
                 }
                 r.PrefillMs = sw.Elapsed.TotalMilliseconds;
             }
-            for (int round = 0; round < o.Warmup + o.Steps; round++)
+            // Each case decodes in blocks of consecutive steps (warm caches, busy worker threads, as in real use);
+            // blocks of all cases alternate over several rounds, so slow phases of the machine hit every case.
+            int rounds = Math.Max(1, Math.Min(Rounds, o.Steps));
+            for (int round = 0; round < rounds; round++)
                 for (int i = 0; i < running.Count; i++)
                 {
                     var r = running[(i + round) % running.Count];
-                    r.Tokens.Add(r.Next!.data<long>().ToArray());
-                    var stats = DisposeScopeManager.Statistics.TensorStatistics;
-                    long created = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
-                    var sw = Stopwatch.StartNew();
-                    using var scope = torch.NewDisposeScope();
-                    var next = r.Session.Step(r.Next!).argmax(-1, keepdim: true).MoveToOuterDisposeScope();
-                    TorchRuntime.Synchronize(device);
-                    r.StepMs.Add(sw.Elapsed.TotalMilliseconds);
-                    // Tensors created ≈ libtorch calls made: the per-op cost a latency model charges for.
-                    r.CriticalPathTensors = r.Session is ICriticalPathStatistics cp ? cp.LastStepCriticalPathTensors
-                        : stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - created;
-                    r.Next.Dispose();
-                    r.Next = next;
+                    int block = o.Steps / rounds + (round < o.Steps % rounds ? 1 : 0);
+                    int warm = round == 0 ? o.Warmup : BlockWarmup;
+                    for (int step = 0; step < warm + block; step++)
+                    {
+                        r.Tokens.Add(r.Next!.data<long>().ToArray());
+                        var stats = DisposeScopeManager.Statistics.TensorStatistics;
+                        long created = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
+                        var sw = Stopwatch.StartNew();
+                        using var scope = torch.NewDisposeScope();
+                        var next = r.Session.Step(r.Next!).argmax(-1, keepdim: true).MoveToOuterDisposeScope();
+                        TorchRuntime.Synchronize(device);
+                        double ms = sw.Elapsed.TotalMilliseconds;
+                        if (step >= warm) r.StepMs.Add(ms);
+                        // Tensors created ≈ libtorch calls made: the per-op cost a latency model charges for.
+                        r.CriticalPathTensors = r.Session is ICriticalPathStatistics cp ? cp.LastStepCriticalPathTensors
+                            : stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - created;
+                        r.Next.Dispose();
+                        r.Next = next;
+                    }
                 }
 
-            var baseline = running.Where(r => r.Case.Variant == o.BaselineVariant).Select(r => Percentile(r.StepMs.Skip(o.Warmup).ToArray(), 0.5)).DefaultIfEmpty(double.NaN).First();
+            var baseline = running.Where(r => r.Case.Variant == o.BaselineVariant).Select(r => Percentile(r.StepMs, 0.5)).DefaultIfEmpty(double.NaN).First();
             return running.Select(r =>
             {
-                var steps = r.StepMs.Skip(o.Warmup).ToArray();
+                var steps = r.StepMs.ToArray();
                 var reference = running.FirstOrDefault(x => x.Case.Variant == r.Case.Variant && x.Case.Engine == "sequential");
                 bool equal = reference != null && reference.Tokens.Zip(r.Tokens).All(p => p.First.SequenceEqual(p.Second));
                 int elementBytes = dtype == ScalarType.Float32 ? 4 : 2;

@@ -48,8 +48,7 @@ public static class DecodeStudy
             foreach (int batch in o.Batches)
             {
                 log?.Invoke($"— batch {batch}, context {context}");
-                var widened = cases.Select(c => c with { Config = c.Config with { MaxContext = Math.Max(c.Config.MaxContext, context + o.Warmup + o.Steps + 1) } }).ToList();
-                cells.AddRange(DecodeBenchmark.Run(widened, new DecodeBenchOptions
+                cells.AddRange(DecodeBenchmark.Run(cases, new DecodeBenchOptions
                 {
                     Batch = batch, PromptLength = context, Steps = o.Steps, Warmup = o.Warmup, Device = o.Device, Dtype = o.Dtype,
                 }, log));
