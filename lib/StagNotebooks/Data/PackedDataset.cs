@@ -1,0 +1,109 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace StagNotebooks.Data;
+
+public sealed record SourceFile(string Path, string Sha256, long Bytes);
+public sealed record SubsetCounts(long Documents, long Bytes, long Tokens);
+public sealed record SplitManifest(string File, IReadOnlyList<SourceFile> Sources, long Documents, long Bytes, long Tokens, int BadLines,
+                                   double BytesPerToken, IReadOnlyDictionary<string, SubsetCounts> Subsets);
+public sealed record DatasetManifest(int Version, string Tokenizer, int VocabSize, int EndOfText, int BytesPerTokenId,
+                                     IReadOnlyDictionary<string, SplitManifest> Splits);
+
+/// <summary>
+/// Packed token datasets: each split's documents tokenized on all cores, each followed by the end-of-text token,
+/// written as a <see cref="TokenFile"/>, plus manifest.json (sources with SHA-256, tokenizer, counts per subset,
+/// bytes per token). Preparing again with unchanged sources and tokenizer is a cache hit.
+/// </summary>
+public sealed class PackedDataset
+{
+    public const int ManifestVersion = 1;
+    public string Folder { get; }
+    public DatasetManifest Manifest { get; }
+    /// <summary>A short identity of the data (tokenizer and source hashes), for run identities.</summary>
+    public string Id { get; }
+
+    PackedDataset(string folder, DatasetManifest manifest)
+    {
+        Folder = folder; Manifest = manifest;
+        // Content, not location: the same shards and tokenizer give the same id on every machine.
+        var identity = manifest.Tokenizer + "|" + manifest.VocabSize + "|" + string.Join("|",
+            manifest.Splits.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => s.Key + ":" + string.Join(",", s.Value.Sources.Select(f => f.Sha256))));
+        Id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16].ToLowerInvariant();
+    }
+
+    public TokenFile Open(string split) =>
+        Manifest.Splits.TryGetValue(split, out var s) ? TokenFile.Open(Path.Combine(Folder, s.File))
+            : throw new ArgumentException($"{Folder}: no split '{split}' (have {string.Join(", ", Manifest.Splits.Keys)})");
+
+    public static PackedDataset Load(string folder)
+    {
+        var path = Path.Combine(folder, "manifest.json");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file (run `stag data prepare`)");
+        try { return new PackedDataset(folder, JsonSerializer.Deserialize<DatasetManifest>(File.ReadAllText(path)) ?? throw new JsonException("empty")); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
+    }
+
+    /// <summary>The bundled Brown corpus packed with a tokenizer, in data/packed/&lt;tokenizer&gt; (built on first use).</summary>
+    public static PackedDataset PrepareBundled(string tokenizer = "brown-bpe", Action<string>? log = null) =>
+        Prepare(BrownCorpus.Splits.ToDictionary(s => s, s => (IReadOnlyList<string>)new[] { RepoPaths.BrownSplit(s) }),
+                tokenizer, RepoPaths.Data("packed", tokenizer.Replace(':', '_').Replace('/', '_')), log: log);
+
+    /// <summary>Tokenizes each split (a list of shards or globs) into <paramref name="folder"/>; a cache hit when nothing changed.</summary>
+    public static PackedDataset Prepare(IReadOnlyDictionary<string, IReadOnlyList<string>> splits, string tokenizer, string folder,
+                                        bool strict = false, IEnumerable<string>? subsets = null, int? threads = null, Action<string>? log = null)
+    {
+        var tok = TokenizerFactory.Create(tokenizer);
+        var sources = splits.ToDictionary(kv => kv.Key, kv => PileReader.ExpandGlobs(kv.Value).Select(Describe).ToList());
+        var manifestPath = Path.Combine(folder, "manifest.json");
+        if (File.Exists(manifestPath))
+        {
+            try
+            {
+                var old = Load(folder);
+                bool same = old.Manifest.Version == ManifestVersion && old.Manifest.Tokenizer == tokenizer && old.Manifest.VocabSize == tok.VocabSize
+                    && old.Manifest.Splits.Count == sources.Count
+                    && sources.All(kv => old.Manifest.Splits.TryGetValue(kv.Key, out var s) && s.Sources.SequenceEqual(kv.Value)
+                                         && File.Exists(Path.Combine(folder, s.File)));
+                if (same) { log?.Invoke($"cache hit: {folder} is up to date ({tokenizer})"); return old; }
+            }
+            catch (InvalidDataException) { /* a damaged manifest is rebuilt */ }
+        }
+
+        var manifests = new Dictionary<string, SplitManifest>();
+        foreach (var (split, files) in sources)
+        {
+            var reader = new PileReader(files.Select(f => f.Path), strict, subsets);
+            var counts = new Dictionary<string, (long Docs, long Bytes, long Tokens)>();
+            var tokens = new List<int>();
+            var encoded = reader.Read()
+                .AsParallel().AsOrdered().WithDegreeOfParallelism(threads ?? Environment.ProcessorCount)
+                .Select(r => (r.Subset, Bytes: (long)Encoding.UTF8.GetByteCount(r.Text), Ids: tok.Tokenizer.EncodeToIds(r.Text, considerPreTokenization: true, considerNormalization: true)));
+            foreach (var (subset, bytes, ids) in encoded)
+            {
+                tokens.AddRange(ids);
+                tokens.Add(tok.EndOfText);
+                var c = counts.GetValueOrDefault(subset);
+                counts[subset] = (c.Docs + 1, c.Bytes + bytes, c.Tokens + ids.Count + 1);
+            }
+            var file = $"{split}.bin";
+            Directory.CreateDirectory(folder);
+            TokenFile.Write(Path.Combine(folder, file), tokens, tok.VocabSize, tok.EndOfText);
+            long docs = counts.Values.Sum(c => c.Docs), totalBytes = counts.Values.Sum(c => c.Bytes);
+            manifests[split] = new SplitManifest(file, files, docs, totalBytes, tokens.Count, reader.BadLines.Count,
+                tokens.Count == 0 ? double.NaN : (double)totalBytes / tokens.Count,
+                counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => new SubsetCounts(kv.Value.Docs, kv.Value.Bytes, kv.Value.Tokens)));
+            log?.Invoke($"{split}: {docs} documents, {totalBytes:N0} bytes → {tokens.Count:N0} tokens ({(double)totalBytes / Math.Max(1, tokens.Count):F2} bytes/token); {reader.Summary}");
+        }
+        var manifest = new DatasetManifest(ManifestVersion, tokenizer, tok.VocabSize, tok.EndOfText, tok.VocabSize <= 65536 ? 2 : 4, manifests);
+        Reporting.AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
+        return new PackedDataset(folder, manifest);
+    }
+
+    static SourceFile Describe(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return new SourceFile(Path.GetFullPath(path), Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant(), fs.Length);
+    }
+}
