@@ -83,10 +83,18 @@ public sealed class TokenFile : IDisposable
             header[2] = (int)(tokens.Count & 0xffffffff); header[3] = (int)((long)tokens.Count >> 32);
             header[4] = width; header[5] = vocabSize; header[6] = endOfText;
             foreach (var h in header) w.Write(h);
-            foreach (var t in tokens)
+            var buffer = new byte[width * 65536];
+            for (int start = 0; start < tokens.Count; start += 65536)
             {
-                if ((uint)t >= (uint)vocabSize) throw new InvalidDataException($"{path}: token id {t} outside the vocabulary of {vocabSize}");
-                if (width == 2) w.Write((ushort)t); else w.Write((uint)t);
+                int n = Math.Min(65536, tokens.Count - start);
+                for (int i = 0; i < n; i++)
+                {
+                    int t = tokens[start + i];
+                    if ((uint)t >= (uint)vocabSize) throw new InvalidDataException($"{path}: token id {t} outside the vocabulary of {vocabSize}");
+                    if (width == 2) System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(i * 2), (ushort)t);
+                    else System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(i * 4), (uint)t);
+                }
+                w.Write(buffer, 0, n * width);
             }
         });
     }
