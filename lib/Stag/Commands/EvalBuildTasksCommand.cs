@@ -26,7 +26,7 @@ public sealed class EvalBuildTasksCommand : ICommand
         args.RejectUnknown();
         if (options.PassageSentences < 1) throw new CliException($"option --sentences: must be at least 1 (got {options.PassageSentences})");
 
-        var set = HeldOutTasks.Build(EvalTextInput.Read(input).Select(d => d.Text), options);
+        var set = HeldOutTasks.Build(new StagNotebooks.Data.PileReader(new[] { input }).Read().Select(d => d.Text), options);
         var paths = set.Write(outDir);
         Console.WriteLine($"{paths[0]}: {set.Cloze.Count} cloze passages");
         Console.WriteLine($"{paths[1]}: {set.Continuation.Count} continuation items");

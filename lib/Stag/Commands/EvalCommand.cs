@@ -14,7 +14,7 @@ public sealed class EvalCommand : ICommand
     public string Summary => "perplexity / bits per byte, few-shot tasks and free-running (engine-state) evaluation of a checkpoint";
     public string Usage => """
         stag eval --checkpoint <dir> [--text data/brown/test.jsonl.zst] [--tasks data/tasks/*.jsonl ...]
-                  [--tokenizer cl100k_base|o200k_base|<dir with vocab.json + merges.txt>] [--bos ID]
+                  [--tokenizer brown-bpe|cl100k_base|o200k_base|bpe:<dir>|sp:<file.model>] [--bos ID]
                   [--engine sequential|parallel|batched|recurrent|recurrent-selfprefill]
                   [--max-docs 200] [--stride N] [--shots 0] [--seed 1234] [--max-examples N]
                   [--prompt 16] [--generate 32] [--free-sequences 16]
@@ -32,15 +32,15 @@ public sealed class EvalCommand : ICommand
         """;
     public IEnumerable<string> Switches => new[] { "json" };
 
-    /// <summary>Turns --tokenizer into a tokenizer; a seam so tests and the data branch can plug in their own.</summary>
-    public Func<string, Tokenizer> TokenizerResolver { get; init; } = ResolveTokenizer;
+    /// <summary>Turns --tokenizer into a tokenizer (TokenizerFactory); tests plug in small hand-made ones.</summary>
+    public Func<string, Tokenizer> TokenizerResolver { get; init; } = spec => StagNotebooks.Data.TokenizerFactory.Create(spec).Tokenizer;
 
     public int Run(CommandLine args)
     {
         var checkpoint = args.Get("checkpoint") ?? throw new CliException("--checkpoint is required");
         var text = args.Get("text");
         var taskFiles = args.All("tasks").Concat(args.Positional).SelectMany(ExpandGlob).ToList();
-        var tokenizerSpec = args.Get("tokenizer", "cl100k_base");
+        var tokenizerSpec = args.Get("tokenizer", "brown-bpe");
         var engineName = args.Get("engine", "sequential");
         int? bos = args.Has("bos") ? args.GetInt("bos", 0) : null;
         int maxDocs = args.GetInt("max-docs", 200);
@@ -64,7 +64,7 @@ public sealed class EvalCommand : ICommand
             var model = Checkpoint.Load(checkpoint, device);
             model.eval();
             var tokenizer = TokenizerResolver(tokenizerSpec);
-            var engine = Engine(engineName, model);
+            var engine = StagNotebooks.Benchmarks.DecodeBenchmark.MakeEngine(model, engineName);
             var lm = new StagFormerLanguageModel(model, device);
             void Log(string line) { if (!json) Console.Error.WriteLine(line); }
 
@@ -72,7 +72,7 @@ public sealed class EvalCommand : ICommand
             FreeRunningResult? freeRunning = null;
             if (text != null)
             {
-                var docs = EvalTextInput.Read(text).Take(maxDocs).Select(d => EvalDocument.FromText(tokenizer, d.Text, d.Subset, bos)).ToList();
+                var docs = new StagNotebooks.Data.PileReader(new[] { text }).Read().Take(maxDocs).Select(d => EvalDocument.FromText(tokenizer, d.Text, d.Subset, bos)).ToList();
                 Log($"perplexity: {docs.Count} documents, {docs.Sum(d => (long)d.Tokens.Length)} tokens");
                 perplexity = new PerplexityEvaluator(lm, stride).Evaluate(docs);
                 Log($"free-running ({engine.Name}): up to {freeSequences} pieces of {model.Config.MaxContext} tokens");
@@ -101,25 +101,6 @@ public sealed class EvalCommand : ICommand
         {
             throw new CliException(e.Message);
         }
-    }
-
-    static IDecodingEngine Engine(string name, StagFormerModel model) => name switch
-    {
-        "sequential" => new SequentialDecoder(model),
-        "parallel" => new StaggeredParallelDecoder(model),
-        "batched" => new BatchedSharedDecoder(model),
-        "recurrent" => new RecurrentDecoder(model, RecurrentPrefill.TwoPass),
-        "recurrent-selfprefill" => new RecurrentDecoder(model, RecurrentPrefill.Recurrent),
-        _ => throw new CliException($"option --engine: unknown engine '{name}' (sequential, parallel, batched, recurrent, recurrent-selfprefill)"),
-    };
-
-    // Will use StagNotebooks.Data.TokenizerFactory once the data branch is merged.
-    static Tokenizer ResolveTokenizer(string spec)
-    {
-        if (spec is "cl100k_base" or "o200k_base") return TiktokenTokenizer.CreateForEncoding(spec);
-        string vocab = Path.Combine(spec, "vocab.json"), merges = Path.Combine(spec, "merges.txt");
-        if (Directory.Exists(spec) && File.Exists(vocab) && File.Exists(merges)) return BpeTokenizer.Create(vocab, merges);
-        throw new CliException($"option --tokenizer: '{spec}' is neither cl100k_base, o200k_base nor a folder with vocab.json and merges.txt");
     }
 
     // A quoted pattern like "data/tasks/*.jsonl" reaches us unexpanded.
