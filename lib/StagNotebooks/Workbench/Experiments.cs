@@ -1,0 +1,63 @@
+using StagNotebooks.Benchmarks;
+using StagNotebooks.Data;
+using StagNotebooks.Model;
+using StagNotebooks.Runtime;
+using StagNotebooks.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StagNotebooks.Workbench;
+
+/// <summary>
+/// The calls the notebooks and `stag train` / `stag reproduce` share: the bundled data, a preset turned into a
+/// variant, and training that reuses a finished run with the same config and data instead of training twice.
+/// </summary>
+public static class Experiments
+{
+    static Roofline? _roofline;
+
+    /// <summary>The bundled corpus packed with <paramref name="tokenizer"/> (cached in data/packed).</summary>
+    public static PackedDataset Data(string tokenizer = "brown-bpe", Action<string>? log = null) => PackedDataset.PrepareBundled(tokenizer, log);
+
+    /// <summary>A preset with its model turned into <paramref name="variant"/>, the vocabulary of the data, a seed and overrides.</summary>
+    public static TrainConfig Config(string preset, string variant, PackedDataset data, long seed = 1, IEnumerable<string>? overrides = null)
+    {
+        var p = TrainingPresets.Get(preset);
+        var c = p with { Model = ModelVariants.Apply(p.Model with { VocabSize = data.Manifest.VocabSize }, variant), Seed = seed };
+        var list = overrides?.ToList();
+        return (list is { Count: > 0 } ? c.WithOverrides(list) : c).Validate();
+    }
+
+    /// <summary>The fp32 GEMM peak of this machine's device, measured once per process (MFU's denominator).</summary>
+    public static double PeakGflops(Device device) => (_roofline ??= Roofline.Measure(device)).GemmGflops;
+
+    /// <summary>
+    /// Trains (or resumes, or reuses) the run of <paramref name="config"/> on <paramref name="data"/> in
+    /// runs/&lt;preset&gt;-&lt;label&gt;-&lt;id&gt;. A finished run with the same config and data is returned as is.
+    /// </summary>
+    public static TrainResult Train(TrainConfig config, string label, PackedDataset data, string? runsRoot = null,
+                                    Action<TrainProgress>? progress = null, string device = "auto", CancellationToken cancel = default)
+    {
+        var run = RunDirectory.Open(runsRoot ?? RepoPaths.Runs, RunDirectory.DefaultName(config, label, data.Id), config, data.Id);
+        if (run.IsComplete)
+        {
+            var metrics = MetricsLog.ReadFrom(run.Path);
+            return new TrainResult(run, metrics[^1].Step, metrics[^1].Loss, metrics.Where(m => m.ValLoss != null).Select(m => m.ValLoss).Min(), metrics, Resumed: false);
+        }
+        var dev = TorchRuntime.ResolveDevice(device);
+        using var train = data.Open("train");
+        using var val = data.Open("val");
+        using var trainer = new Trainer(run, new RandomWindowBatches(train, config.Seed), new SequentialWindows(val, data.Manifest.Splits["val"].BytesPerToken),
+                                        dev, PeakGflops(dev));
+        return trainer.Run(progress, cancel);
+    }
+
+    /// <summary>The model of a finished run: its best checkpoint (lowest validation loss), or the last one.</summary>
+    public static StagFormerModel LoadModel(RunDirectory run, bool best = true, string device = "auto")
+    {
+        var folder = best && Directory.Exists(run.BestCheckpoint) ? run.BestCheckpoint : run.LastCheckpoint;
+        var model = Checkpoint.Load(folder, TorchRuntime.ResolveDevice(device));
+        model.eval();
+        return model;
+    }
+}
