@@ -23,7 +23,7 @@ public static class TrainingPresets
         {
             Preset = "cpu-small",
             Model = new StagFormerConfig { VocabSize = 0, DModel = 128, Heads = 4, FfnHidden = 512, LayersPerStack = 2, Stacks = 2, MaxContext = 128 },
-            BatchSize = 16, ContextLength = 128, MaxSteps = 400, WarmupSteps = 30, LearningRate = 3e-3, MinLearningRate = 3e-4,
+            BatchSize = 16, ContextLength = 128, MaxSteps = 300, WarmupSteps = 30, LearningRate = 3e-3, MinLearningRate = 3e-4,
             EvalEvery = 100, EvalBatches = 8, CheckpointEvery = 100,
         },
         ["gpu-small"] = new()
