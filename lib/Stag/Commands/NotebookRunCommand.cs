@@ -1,0 +1,42 @@
+using StagNotebooks.Notebooks;
+
+namespace StagNotebooks.Cli.Commands;
+
+public sealed class NotebookRunCommand : ICommand
+{
+    public string Name => "notebook run";
+    public string Summary => "execute a Polyglot C# notebook headless and write it with its outputs";
+    public string Usage => """
+        stag notebook run <notebook.ipynb> [-p Name=value ...] [--out executed.ipynb]
+
+          -p     override a variable of the cell tagged "parameters" (as papermill does)
+          --out  where the executed notebook goes (default: <notebook>.executed.ipynb beside it)
+        A failing cell stops the run with "notebook <path>, cell <n> (line <k>): <error>" and exit code 1;
+        the executed notebook up to that cell is still written.
+        """;
+
+    public int Run(CommandLine args)
+    {
+        if (args.Positional.Count != 1) throw new CliException("give exactly one notebook");
+        var parameters = new Dictionary<string, string>();
+        foreach (var p in args.All("p"))
+        {
+            int eq = p.IndexOf('=');
+            if (eq <= 0) throw new CliException($"-p {p}: expected Name=value");
+            parameters[p[..eq]] = p[(eq + 1)..];
+        }
+        var output = args.Get("out");
+        args.RejectUnknown();
+        try
+        {
+            var run = NotebookExecutor.Run(args.Positional[0], parameters, output is null ? null : Path.GetFullPath(output), Console.WriteLine);
+            Console.WriteLine($"{run.Notebook}: {run.CellSeconds.Count} code cells in {run.TotalSeconds:F1} s → {run.Output}");
+            return 0;
+        }
+        catch (NotebookException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+    }
+}
