@@ -161,8 +161,8 @@ public static class NotebookExecutor
         {
             ["iopub.execute_input"] = started.ToString("o"),
             ["shell.execute_reply"] = started.Add(clock.Elapsed).ToString("o"),
-            ["stag.seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3),
         };
+        meta["stag"] = new JsonObject { ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3) };   // nbformat wants strings under "execution"
     }
 
     /// <summary>The line within the cell and a one-line message: of the first compile error, or of the statement that threw.</summary>
