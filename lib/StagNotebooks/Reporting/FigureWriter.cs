@@ -70,6 +70,9 @@ public static class FigureWriter
         return sb.ToString();
     }
 
+    /// <summary>Render PNGs when Chromium exists (on by default; the test suite turns it off to stay fast).</summary>
+    public static bool RenderPngs { get; set; } = Environment.GetEnvironmentVariable("STAG_NO_PNG") is null or "" or "0";
+
     /// <summary>The path of a headless-capable Chromium, or null.</summary>
     public static string? Chromium => _chromium.Value;
     static readonly Lazy<string?> _chromium = new(() =>
@@ -80,7 +83,17 @@ public static class FigureWriter
     /// <summary>A PNG screenshot of the chart by headless Chromium (offline flags as ENVIRONMENT.md gives), or null without one.</summary>
     public static byte[]? RenderPng(GenericChart chart, int width = 900, int height = 600)
     {
-        if (Chromium is null) return null;
+        if (Chromium is null || !RenderPngs) return null;
+        lock (Rendered) if (Rendered.TryGetValue(chart, out var done)) return done;   // a chart saved and displayed renders once
+        var png = Render(chart, width, height);
+        if (png != null) lock (Rendered) Rendered.AddOrUpdate(chart, png);
+        return png;
+    }
+
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<GenericChart, byte[]> Rendered = new();
+
+    static byte[]? Render(GenericChart chart, int width, int height)
+    {
         var dir = Path.Combine(Path.GetTempPath(), "stag-png-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         try
@@ -91,7 +104,7 @@ public static class FigureWriter
             var psi = new ProcessStartInfo(Chromium) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
             foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                                       "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(dir, "profile")}",
-                                      $"--screenshot={png}", $"--window-size={width},{height}", "--virtual-time-budget=1500", "file://" + html })
+                                      $"--screenshot={png}", $"--window-size={width},{height}", "--virtual-time-budget=1000", "file://" + html })
                 psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             p.StandardOutput.ReadToEndAsync(); p.StandardError.ReadToEndAsync();

@@ -83,6 +83,7 @@ public sealed class Trainer : IDisposable
             double loss = 0, gradNorm;
             Model.train();
             using (var scope = torch.NewDisposeScope())
+            using (torch.enable_grad())   // grad mode is per thread, and a caller (a notebook cell) may have turned it off
             {
                 Optimizer.zero_grad();
                 for (int micro = 0; micro < c.GradAccumulation; micro++)

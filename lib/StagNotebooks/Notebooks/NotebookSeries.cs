@@ -1,0 +1,37 @@
+using System.Text.Json.Nodes;
+
+namespace StagNotebooks.Notebooks;
+
+/// <summary>The notebook series in order, run headless: what `stag reproduce` and the tests do.</summary>
+public static class NotebookSeries
+{
+    /// <summary>notebooks/NN-*.ipynb in order (executed copies excluded).</summary>
+    public static IReadOnlyList<string> Notebooks(string folder) =>
+        Directory.GetFiles(folder, "*.ipynb").Where(f => !f.EndsWith(".executed.ipynb", StringComparison.Ordinal))
+            .Where(f => char.IsDigit(Path.GetFileName(f)[0])).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The overrides a notebook's parameters cell declares (others are dropped, so one set serves the whole series).</summary>
+    public static Dictionary<string, string> Applicable(string notebook, IReadOnlyDictionary<string, string> parameters)
+    {
+        var doc = NotebookDocument.Load(notebook);
+        var cell = doc.Cells.OfType<JsonObject>().FirstOrDefault(c => NotebookDocument.Tags(c).Contains("parameters"));
+        if (cell is null) return new();
+        var declared = ParametersCell.Declared(NotebookDocument.Source(cell));
+        return parameters.Where(kv => declared.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+    }
+
+    /// <summary>Runs every notebook in order; executed copies go to <paramref name="outputFolder"/>.</summary>
+    public static IReadOnlyList<NotebookRun> Run(string folder, IReadOnlyDictionary<string, string> parameters, string outputFolder, Action<string>? log = null)
+    {
+        Directory.CreateDirectory(outputFolder);
+        var runs = new List<NotebookRun>();
+        foreach (var nb in Notebooks(folder))
+        {
+            log?.Invoke($"▶ {Path.GetFileName(nb)}");
+            var run = NotebookExecutor.Run(nb, Applicable(nb, parameters), Path.Combine(outputFolder, Path.GetFileName(nb)), log);
+            log?.Invoke($"  done in {run.TotalSeconds:F1} s → {run.Output}");
+            runs.Add(run);
+        }
+        return runs;
+    }
+}

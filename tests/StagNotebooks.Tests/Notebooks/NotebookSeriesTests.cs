@@ -1,0 +1,30 @@
+using StagNotebooks.Data;
+using StagNotebooks.Notebooks;
+
+namespace StagNotebooks.Tests.Notebooks;
+
+public class NotebookSeriesTests
+{
+    /// <summary>Every notebook of the series executes at `smoke`, writes its figures, and yields a valid executed notebook.</summary>
+    [Fact]
+    public void Every_notebook_runs_at_smoke_and_writes_its_figures()
+    {
+        using var dir = new TestPaths.TempDir();
+        Reporting.FigureWriter.RenderPngs = false;   // HTML figures are enough here; Chromium screenshots take seconds each
+        var parameters = new Dictionary<string, string>
+        {
+            ["Preset"] = "smoke", ["RunsRoot"] = dir.File("runs"), ["FiguresRoot"] = dir.File("figures"),
+            ["MaxDocs"] = "2", ["MaxExamples"] = "8", ["Sequences"] = "2",
+            ["Shape"] = "tiny-baseline", ["Steps"] = "8", ["StudySteps"] = "3", ["Batches"] = "1,2", ["Contexts"] = "8",
+        };
+        var notebooks = NotebookSeries.Notebooks(TestPaths.Repo("notebooks"));
+        Assert.Equal(new[] { "00", "01", "02", "03", "04", "05", "06", "07", "08", "09" }, notebooks.Select(n => Path.GetFileName(n)[..2]));
+        var runs = NotebookSeries.Run(TestPaths.Repo("notebooks"), parameters, dir.File("executed"));
+        Assert.Equal(notebooks.Count, runs.Count);
+        foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/validation-loss.html", "04-quality/tasks.md",
+                                     "05-window/window-quality.csv", "06-decode-latency/table2.csv", "07-recurrent/free-running.md", "08-more-stacks/stacks-loss.html", "09-probing/cka.html" })
+            Assert.True(File.Exists(dir.File(Path.Combine("figures", name))), $"missing figure {name}");
+        Assert.Contains("plotly.js v2", File.ReadAllText(dir.File("figures/03-training/validation-loss.html")));
+        Assert.True(Directory.GetDirectories(dir.File("runs")).Length >= 8, "the series trains its models into RunsRoot");
+    }
+}
