@@ -19,9 +19,7 @@ public sealed class DataPrepareCommand : ICommand
     public int Run(CommandLine args)
     {
         var tokenizer = args.Get("tokenizer", "brown-bpe");
-        var splits = new Dictionary<string, IReadOnlyList<string>>();
-        foreach (var s in new[] { "train", "val", "test" })
-            if (args.All(s) is { Count: > 0 } files) splits[s] = files.ToList();
+        var splits = Splits(args);
         bool strict = args.Flag("strict");
         var subsets = args.All("subset");
         int? threads = args.Has("threads") ? args.GetInt("threads", 1) : null;
@@ -39,5 +37,14 @@ public sealed class DataPrepareCommand : ICommand
         catch (PileFormatException e) { throw new CliException($"--strict: {e.Message}"); }
         Console.WriteLine($"{ds.Folder}: {string.Join(", ", ds.Manifest.Splits.Select(s => $"{s.Key} {s.Value.Tokens:N0} tokens"))} (data id {ds.Id})");
         return 0;
+    }
+
+    /// <summary>--train/--val/--test shard lists given on the command line (empty: the bundled corpus).</summary>
+    internal static Dictionary<string, IReadOnlyList<string>> Splits(CommandLine args)
+    {
+        var splits = new Dictionary<string, IReadOnlyList<string>>();
+        foreach (var s in new[] { "train", "val", "test" })
+            if (args.All(s) is { Count: > 0 } files) splits[s] = files.ToList();
+        return splits;
     }
 }

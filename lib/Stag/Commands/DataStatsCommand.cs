@@ -17,9 +17,7 @@ public sealed class DataStatsCommand : ICommand
     public int Run(CommandLine args)
     {
         var tokenizer = args.Get("tokenizer", "brown-bpe");
-        var splits = new Dictionary<string, IReadOnlyList<string>>();
-        foreach (var s in new[] { "train", "val", "test" })
-            if (args.All(s) is { Count: > 0 } files) splits[s] = files.ToList();
+        var splits = DataPrepareCommand.Splits(args);
         bool json = args.Flag("json");
         args.RejectUnknown();
         var ds = splits.Count == 0 ? PackedDataset.PrepareBundled(tokenizer)

@@ -17,7 +17,7 @@ public sealed record DecodeStudyOptions
 /// <summary>Predicted decode time of StagFormer 2×h (parallel engine) over the 2h-layer baseline at one batch and context.</summary>
 public sealed record SpeedupPrediction(int Batch, int Context, double BaselineMs, double StaggeredMs, double Ratio);
 
-public sealed record DecodeStudyResult(IReadOnlyList<DecodeBenchResult> Cells, LatencyModel Model, IReadOnlyList<SpeedupPrediction> Predictions);
+public sealed record DecodeStudyResult(IReadOnlyList<DecodeBenchResult> Cells, LatencyModel Model, IReadOnlyList<SpeedupPrediction> Predictions, Roofline Roofline);
 
 /// <summary>
 /// The decode latency study: every variant × engine × batch × context on one device, one interleaved run per
@@ -54,7 +54,8 @@ public static class DecodeStudy
                 }, log));
             }
         var model = LatencyModel.Fit(cells);
-        return new DecodeStudyResult(cells, model, Predict(shape, cells, model, o.Dtype));
+        var roofline = Roofline.Measure(Runtime.TorchRuntime.ResolveDevice(o.Device));
+        return new DecodeStudyResult(cells, model, Predict(shape, cells, model, o.Dtype), roofline);
     }
 
     /// <summary>

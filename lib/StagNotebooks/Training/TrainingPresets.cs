@@ -23,7 +23,7 @@ public static class TrainingPresets
         {
             Preset = "cpu-small",
             Model = new StagFormerConfig { VocabSize = 0, DModel = 128, Heads = 4, FfnHidden = 512, LayersPerStack = 2, Stacks = 2, MaxContext = 128 },
-            BatchSize = 16, ContextLength = 128, MaxSteps = 300, WarmupSteps = 30, LearningRate = 3e-3, MinLearningRate = 3e-4,
+            BatchSize = 16, ContextLength = 128, MaxSteps = 200, WarmupSteps = 20, LearningRate = 3e-3, MinLearningRate = 3e-4,
             EvalEvery = 100, EvalBatches = 8, CheckpointEvery = 100,
         },
         ["gpu-small"] = new()
@@ -58,7 +58,7 @@ public static class ModelVariants
     {
         "baseline-h", "baseline-2h", "separate-2xh", "shared-2xh",
         "separate-2xh-w1", "separate-2xh-w8", "separate-2xh-w32", "separate-3xh", "separate-4xh", "separate-4xh-mix",
-        "separate-2xh-nonstaggered", "wide-h",
+        "separate-2xh-nonstaggered", "wide-h", "separate-4xhalf",
     };
 
     /// <summary>
@@ -93,6 +93,8 @@ public static class ModelVariants
             "separate-4xh-mix" => sep with { Stacks = 4, Combination = StackCombination.LearnedLinear },
             "separate-2xh-nonstaggered" => sep with { CrossLag = 0 },
             "wide-h" => WideShallow(m),
+            // p > 2 diagnosis: 4 stacks with the total depth of 2×h (more lag, less depth per stack).
+            "separate-4xhalf" => sep with { Stacks = 4, LayersPerStack = Math.Max(1, h / 2) },
             _ when variant.StartsWith("separate-2xh-w", StringComparison.Ordinal) && int.TryParse(variant["separate-2xh-w".Length..], out var w) => sep with { CrossWindow = w },
             _ => throw new ConfigException("variant", $"unknown variant '{variant}'; known: {string.Join(", ", Names)} (or separate-2xh-wN for any window N)"),
         };

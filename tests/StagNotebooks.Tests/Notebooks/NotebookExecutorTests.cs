@@ -5,6 +5,8 @@ using Cell = StagNotebooks.Notebooks.NotebookDocument.Cell;
 
 namespace StagNotebooks.Tests.Notebooks;
 
+// The executor captures Console output per cell, which is process-wide: notebook tests never run side by side.
+[Collection("notebooks")]
 public class NotebookExecutorTests
 {
     static string Write(TestPaths.TempDir dir, string name, params Cell[] cells)

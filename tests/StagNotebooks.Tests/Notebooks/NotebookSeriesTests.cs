@@ -3,6 +3,7 @@ using StagNotebooks.Notebooks;
 
 namespace StagNotebooks.Tests.Notebooks;
 
+[Collection("notebooks")]
 public class NotebookSeriesTests
 {
     /// <summary>Every notebook of the series executes at `smoke`, writes its figures, and yields a valid executed notebook.</summary>
@@ -14,15 +15,16 @@ public class NotebookSeriesTests
         var parameters = new Dictionary<string, string>
         {
             ["Preset"] = "smoke", ["RunsRoot"] = dir.File("runs"), ["FiguresRoot"] = dir.File("figures"),
-            ["MaxDocs"] = "2", ["MaxExamples"] = "8", ["Sequences"] = "2",
+            ["MaxDocs"] = "2", ["MaxExamples"] = "8", ["Sequences"] = "2", ["Prompts"] = "1",
             ["Shape"] = "tiny-baseline", ["Steps"] = "8", ["StudySteps"] = "3", ["Batches"] = "1,2", ["Contexts"] = "8",
         };
         var notebooks = NotebookSeries.Notebooks(TestPaths.Repo("notebooks"));
-        Assert.Equal(new[] { "00", "01", "02", "03", "04", "05", "06", "07", "08", "09" }, notebooks.Select(n => Path.GetFileName(n)[..2]));
+        Assert.Equal(new[] { "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10" }, notebooks.Select(n => Path.GetFileName(n)[..2]));
         var runs = NotebookSeries.Run(TestPaths.Repo("notebooks"), parameters, dir.File("executed"));
         Assert.Equal(notebooks.Count, runs.Count);
         foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/validation-loss.html", "04-quality/tasks.md",
-                                     "05-window/window-quality.csv", "06-decode-latency/table2.csv", "07-recurrent/free-running.md", "08-more-stacks/stacks-loss.html", "09-probing/cka.html" })
+                                     "05-window/window-quality.csv", "06-decode-latency/table2.csv", "07-recurrent/free-running.md", "08-more-stacks/stacks-loss.html", "09-probing/cka.html",
+                                     "10-beyond/summary.md", "10-beyond/equal-memory-throughput.csv" })
             Assert.True(File.Exists(dir.File(Path.Combine("figures", name))), $"missing figure {name}");
         Assert.Contains("plotly.js v2", File.ReadAllText(dir.File("figures/03-training/validation-loss.html")));
         Assert.True(Directory.GetDirectories(dir.File("runs")).Length >= 8, "the series trains its models into RunsRoot");
