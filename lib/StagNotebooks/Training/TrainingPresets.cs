@@ -24,7 +24,7 @@ public static class TrainingPresets
             Preset = "cpu-small",
             Model = new StagFormerConfig { VocabSize = 0, DModel = 128, Heads = 4, FfnHidden = 512, LayersPerStack = 2, Stacks = 2, MaxContext = 128 },
             BatchSize = 16, ContextLength = 128, MaxSteps = 200, WarmupSteps = 20, LearningRate = 3e-3, MinLearningRate = 3e-4,
-            EvalEvery = 100, EvalBatches = 8, CheckpointEvery = 100,
+            EvalEvery = 25, EvalBatches = 4, CheckpointEvery = 50,
         },
         ["gpu-small"] = new()
         {
@@ -58,18 +58,18 @@ public static class ModelVariants
     {
         "baseline-h", "baseline-2h", "separate-2xh", "shared-2xh",
         "separate-2xh-w1", "separate-2xh-w8", "separate-2xh-w32", "separate-3xh", "separate-4xh", "separate-4xh-mix",
-        "separate-2xh-nonstaggered", "wide-h", "separate-4xhalf",
+        "separate-2xh-nonstaggered", "wide-h", "wide-h-shared-matched", "separate-4xhalf",
     };
 
     /// <summary>
     /// The wide-and-shallow baseline: h layers (the sequential depth of one StagFormer step) made wider until its
-    /// non-embedding parameters match the separate-weights 2×h model's. Width moves in steps of 2·Heads (RoPE needs
+    /// non-embedding parameters match those of <paramref name="matched"/> (by default the separate-weights 2×h). Width moves in steps of 2·Heads (RoPE needs
     /// an even head size); the FFN keeps its ratio to the width.
     /// </summary>
-    public static StagFormerConfig WideShallow(StagFormerConfig m)
+    public static StagFormerConfig WideShallow(StagFormerConfig m, string matched = "separate-2xh")
     {
         static long NonEmbedding(StagFormerConfig c) => ParameterReport.Expected(c).Where(g => g.Stack != "embedding").Sum(g => g.Count);
-        var target = NonEmbedding(Apply(m, "separate-2xh"));
+        var target = NonEmbedding(Apply(m, matched));
         double ffnRatio = (double)m.FfnHidden / m.DModel;
         var baseline = Apply(m, "baseline-h");
         return Enumerable.Range(1, 64).Select(k => m.DModel + 2 * m.Heads * (k - 1))
@@ -93,6 +93,8 @@ public static class ModelVariants
             "separate-4xh-mix" => sep with { Stacks = 4, Combination = StackCombination.LearnedLinear },
             "separate-2xh-nonstaggered" => sep with { CrossLag = 0 },
             "wide-h" => WideShallow(m),
+            // The shared-weights model's parameter-matched baseline: h layers, widened to shared 2×h's parameters.
+            "wide-h-shared-matched" => WideShallow(m, "shared-2xh"),
             // p > 2 diagnosis: 4 stacks with the total depth of 2×h (more lag, less depth per stack).
             "separate-4xhalf" => sep with { Stacks = 4, LayersPerStack = Math.Max(1, h / 2) },
             _ when variant.StartsWith("separate-2xh-w", StringComparison.Ordinal) && int.TryParse(variant["separate-2xh-w".Length..], out var w) => sep with { CrossWindow = w },

@@ -57,5 +57,8 @@ public class LatencyModelTests
         Assert.Equal(shape.LayersPerStack, wide.LayersPerStack);
         double target = NonEmbedding(ModelVariants.Apply(shape, "separate-2xh"));
         Assert.InRange(NonEmbedding(wide) / target, 0.95, 1.05);
+        var sharedMatched = ModelVariants.Apply(shape, "wide-h-shared-matched");
+        Assert.InRange(NonEmbedding(sharedMatched) / (double)NonEmbedding(ModelVariants.Apply(shape, "shared-2xh")), 0.93, 1.07);
+        Assert.True(sharedMatched.DModel < wide.DModel);
     }
 }
