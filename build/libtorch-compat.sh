@@ -13,7 +13,7 @@ shim=libstagcompat.so
 # Projects build in parallel: one patcher at a time.
 if command -v flock >/dev/null; then exec 9>"$dir/.stagcompat.lock"; flock 9; fi
 
-libstdcxx=$( (/sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null) | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')
+libstdcxx=$( (/sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null) | awk '/libstdc\+\+\.so\.6 .*x86-64/ && !done {print $NF; done=1}')
 if [ -n "$libstdcxx" ] && grep -qa 'GLIBCXX_3\.4\.32' "$libstdcxx"; then
   echo "libtorch-compat: not needed ($libstdcxx has GLIBCXX_3.4.32)"; exit 0
 fi
@@ -24,9 +24,10 @@ done
 
 # Version-needs entry of GLIBCXX_3.4.32: file offset of .gnu.version_r + the entry's offset; vna_flags is 4 bytes in.
 verinfo=$(readelf -V "$lib")
-secoff=$(echo "$verinfo" | awk '/\.gnu\.version_r/ {getline; for (i=1;i<=NF;i++) if ($i=="Offset:") print $(i+1); exit}')
-entry=$(echo "$verinfo" | awk '/Name: GLIBCXX_3\.4\.32 / {sub(":","",$1); print $1; exit}')
-flags=$(echo "$verinfo" | awk '/Name: GLIBCXX_3\.4\.32 / {for (i=1;i<=NF;i++) if ($i=="Flags:") print $(i+1); exit}')
+# (awk reads to the end instead of exiting early, so the writer never sees a closed pipe)
+secoff=$(awk '/\.gnu\.version_r/ && !done {getline; for (i=1;i<=NF;i++) if ($i=="Offset:") print $(i+1); done=1}' <<<"$verinfo")
+entry=$(awk '/Name: GLIBCXX_3\.4\.32 / && !done {sub(":","",$1); print $1; done=1}' <<<"$verinfo")
+flags=$(awk '/Name: GLIBCXX_3\.4\.32 / && !done {for (i=1;i<=NF;i++) if ($i=="Flags:") print $(i+1); done=1}' <<<"$verinfo")
 changed=0
 if [ -n "$entry" ] && [ "$flags" != "WEAK" ]; then
   off=$(( secoff + entry + 4 ))
