@@ -34,7 +34,7 @@ public sealed class TrainCommand : ICommand
         CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
 
-        var data = Experiments.Data(tokenizer, Console.WriteLine);
+        var data = Experiments.Data(tokenizer, Console.Error.WriteLine);   // stdout stays clean for --print-config
         var config = Experiments.Config(preset, variant, data, seed, sets);
         if (printOnly) { Console.WriteLine(config.ToJson()); return 0; }
         using var cts = new CancellationTokenSource();
