@@ -31,7 +31,7 @@ public static class RecurrentReference
         }
         for (int pos = first; pos < t; pos++)
         {
-            // The memory at pos itself is never visible (lag 1); a zero placeholder keeps the shapes aligned.
+            // The memory at pos itself is never visible (lag 1); a zero entry there keeps the shapes aligned.
             var mem = torch.cat(memory.Append(torch.zeros(b, 1, d)).ToArray(), 1);                  // (B, pos+1, d)
             var h = model.StackFor(1).Forward(e.narrow(1, 0, pos + 1), 0, model.rope, null, useCross: true, memory: mem, crossCaches: null);
             var last = h.narrow(1, pos, 1);                                                          // (B, 1, d)
