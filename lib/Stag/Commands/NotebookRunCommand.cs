@@ -5,14 +5,16 @@ namespace StagNotebooks.Cli.Commands;
 public sealed class NotebookRunCommand : ICommand
 {
     public string Name => "notebook run";
-    public string Summary => "execute a Polyglot C# notebook headless and write it with its outputs";
+    public string Summary => "execute a C# notebook headless on the .NET Interactive kernel and write it with its outputs";
     public string Usage => """
-        stag notebook run <notebook.ipynb> [-p Name=value ...] [--out executed.ipynb]
+        stag notebook run <notebook.ipynb> [-p Name=value ...] [--out executed.ipynb] [--threads N]
 
           -p     override a variable of the cell tagged "parameters" (as papermill does)
           --out  where the executed notebook goes (default: <notebook>.executed.ipynb beside it)
-        A failing cell stops the run with "notebook <path>, cell <n> (line <k>): <error>" and exit code 1;
-        the executed notebook up to that cell is still written.
+        The cells run in order on a fresh .NET Interactive C# kernel (the kernel Polyglot Notebooks and Jupyter use),
+        hosted in this process, in the notebook's folder. A failing cell stops the run with
+        "notebook <path>, cell <n>: <the kernel's diagnostic>" and exit code 1; the executed notebook up to that cell
+        is still written.
         """;
 
     public int Run(CommandLine args)
@@ -26,10 +28,13 @@ public sealed class NotebookRunCommand : ICommand
             parameters[p[..eq]] = p[(eq + 1)..];
         }
         var output = args.Get("out");
+        CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
         try
         {
-            var run = NotebookExecutor.Run(args.Positional[0], parameters, output is null ? null : Path.GetFullPath(output), Console.WriteLine);
+            // The kernel redirects Console while a cell runs; progress goes to the real standard output.
+            using var terminal = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true };
+            var run = NotebookRunner.Run(args.Positional[0], parameters, output is null ? null : Path.GetFullPath(output), terminal);
             Console.WriteLine($"{run.Notebook}: {run.CellSeconds.Count} code cells in {run.TotalSeconds:F1} s → {run.Output}");
             return 0;
         }

@@ -1,4 +1,4 @@
-using Plotly.NET;
+using System.Text.Json.Nodes;
 
 namespace StagNotebooks.Reporting;
 
@@ -6,67 +6,60 @@ namespace StagNotebooks.Reporting;
 public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, IReadOnlyList<double>? ErrorY = null, string Mode = "lines");
 
 /// <summary>
-/// Plotly.NET charts from C#: traces and layout are Plotly.NET's own objects, set field by field as plotly.js names
-/// them (Plotly.NET.CSharp, the C# wrapper, targets net10.0 only, and the F# API's optional arguments are not
-/// optional from C#). Every chart has a title, axis titles and a legend.
+/// plotly.js figures from C# (see <see cref="Figure"/> for why not Plotly.NET's objects): traces and layout set
+/// field by field as plotly.js names them. Every chart has a title, axis titles and a legend.
 /// </summary>
 public static class Charts
 {
-    static Dictionary<string, object> Text(string text) => new() { ["text"] = text };
+    static JsonObject Text(string text) => new() { ["text"] = text };
 
-    static GenericChart Finish(IEnumerable<Trace> traces, string title, string xTitle, string yTitle, Action<Layout>? more = null)
+    static JsonArray Array<T>(IEnumerable<T> xs) => new(xs.Select(x => JsonValue.Create(x)).ToArray<JsonNode?>());
+
+    static Figure Finish(IEnumerable<JsonObject> traces, string title, string xTitle, string yTitle, Action<JsonObject>? more = null)
     {
-        var chart = GenericChart.ofTraceObjects(true, Microsoft.FSharp.Collections.ListModule.OfSeq(traces));
-        var layout = new Layout();
-        layout.SetProperty("title", Text(title));
-        layout.SetProperty("xaxis", new Dictionary<string, object> { ["title"] = Text(xTitle) });
-        layout.SetProperty("yaxis", new Dictionary<string, object> { ["title"] = Text(yTitle) });
-        layout.SetProperty("showlegend", true);
-        layout.SetProperty("width", 900);
-        layout.SetProperty("height", 520);
+        var figure = new Figure();
+        foreach (var t in traces) figure.Data.Add(t);
+        var layout = figure.Layout;
+        layout["title"] = Text(title);
+        layout["xaxis"] = new JsonObject { ["title"] = Text(xTitle) };
+        layout["yaxis"] = new JsonObject { ["title"] = Text(yTitle) };
+        layout["showlegend"] = true;
+        layout["width"] = 900;
+        layout["height"] = 520;
         more?.Invoke(layout);
-        return GenericChart.addLayout(layout, chart);
+        return figure;
     }
 
-    public static GenericChart Lines(string title, string xTitle, string yTitle, IEnumerable<Series> series, bool logX = false, bool logY = false) =>
+    public static Figure Lines(string title, string xTitle, string yTitle, IEnumerable<Series> series, bool logX = false, bool logY = false) =>
         Finish(series.Select(s =>
         {
-            var t = new Trace("scatter");
-            t.SetProperty("name", s.Name);
-            t.SetProperty("x", s.X.ToArray());
-            t.SetProperty("y", s.Y.ToArray());
-            t.SetProperty("mode", s.Mode);
-            if (s.ErrorY is { } e) t.SetProperty("error_y", new Dictionary<string, object> { ["type"] = "data", ["array"] = e.ToArray(), ["visible"] = true });
+            var t = new JsonObject { ["type"] = "scatter", ["name"] = s.Name, ["x"] = Array(s.X), ["y"] = Array(s.Y), ["mode"] = s.Mode };
+            if (s.ErrorY is { } e) t["error_y"] = new JsonObject { ["type"] = "data", ["array"] = Array(e), ["visible"] = true };
             return t;
         }), title, xTitle, yTitle, layout =>
         {
-            if (logX) layout.SetProperty("xaxis", new Dictionary<string, object> { ["title"] = Text(xTitle), ["type"] = "log" });
-            if (logY) layout.SetProperty("yaxis", new Dictionary<string, object> { ["title"] = Text(yTitle), ["type"] = "log" });
+            if (logX) layout["xaxis"]!["type"] = "log";
+            if (logY) layout["yaxis"]!["type"] = "log";
         });
 
     /// <summary>Grouped bars: one bar group per category, one bar per series (values[series][category]).</summary>
-    public static GenericChart Bars(string title, string xTitle, string yTitle, IReadOnlyList<string> categories,
+    public static Figure Bars(string title, string xTitle, string yTitle, IReadOnlyList<string> categories,
                                     IEnumerable<(string Name, IReadOnlyList<double> Values, IReadOnlyList<double>? Errors)> series) =>
         Finish(series.Select(s =>
         {
-            var t = new Trace("bar");
-            t.SetProperty("name", s.Name);
-            t.SetProperty("x", categories.ToArray());
-            t.SetProperty("y", s.Values.ToArray());
-            if (s.Errors is { } e) t.SetProperty("error_y", new Dictionary<string, object> { ["type"] = "data", ["array"] = e.ToArray(), ["visible"] = true });
+            var t = new JsonObject { ["type"] = "bar", ["name"] = s.Name, ["x"] = Array(categories), ["y"] = Array(s.Values) };
+            if (s.Errors is { } e) t["error_y"] = new JsonObject { ["type"] = "data", ["array"] = Array(e), ["visible"] = true };
             return t;
-        }), title, xTitle, yTitle, layout => layout.SetProperty("barmode", "group"));
+        }), title, xTitle, yTitle, layout => layout["barmode"] = "group");
 
     /// <summary>A heatmap of z[row][column] with labelled axes (e.g. attention: query rows, key columns).</summary>
-    public static GenericChart Heatmap(string title, string xTitle, string yTitle, double[][] z, IReadOnlyList<string> xLabels, IReadOnlyList<string> yLabels, string colorscale = "Viridis")
+    public static Figure Heatmap(string title, string xTitle, string yTitle, double[][] z, IReadOnlyList<string> xLabels, IReadOnlyList<string> yLabels, string colorscale = "Viridis")
     {
-        var t = new Trace("heatmap");
-        t.SetProperty("name", title);
-        t.SetProperty("z", z);
-        t.SetProperty("x", xLabels.ToArray());
-        t.SetProperty("y", yLabels.ToArray());
-        t.SetProperty("colorscale", colorscale);
-        return Finish(new[] { t }, title, xTitle, yTitle, layout =>
-            layout.SetProperty("yaxis", new Dictionary<string, object> { ["title"] = Text(yTitle), ["autorange"] = "reversed" }));
+        var t = new JsonObject
+        {
+            ["type"] = "heatmap", ["name"] = title, ["z"] = new JsonArray(z.Select(row => (JsonNode?)Array(row)).ToArray()),
+            ["x"] = Array(xLabels), ["y"] = Array(yLabels), ["colorscale"] = colorscale,
+        };
+        return Finish(new[] { t }, title, xTitle, yTitle, layout => layout["yaxis"]!["autorange"] = "reversed");
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Data.Analysis;
-using Plotly.NET;
 
 namespace StagNotebooks.Reporting;
 
@@ -10,37 +9,49 @@ namespace StagNotebooks.Reporting;
 /// </summary>
 public static class FigureWriter
 {
-    static readonly Lazy<string> PlotlyJs = new(() =>
+    /// <summary>plotly.js, as embedded in the Plotly.NET package (read as a resource: no F# code runs).</summary>
+    public static string PlotlyJs => _plotlyJs.Value;
+    static readonly Lazy<string> _plotlyJs = new(() =>
     {
-        var asm = typeof(GenericChart).Assembly;
+        var asm = typeof(Plotly.NET.GenericChart).Assembly;
         var name = asm.GetManifestResourceNames().First(n => n.EndsWith(".min.js", StringComparison.Ordinal));
         using var s = asm.GetManifestResourceStream(name)!;
         return new StreamReader(s).ReadToEnd();
     });
 
     /// <summary>
-    /// The chart as HTML. Standalone: a whole page with plotly.js inside. Otherwise the chart's div and script, with
-    /// plotly.js prepended when <paramref name="includePlotlyJs"/> (once per notebook is enough: later charts reuse it).
+    /// plotly.js as a script that always defines the global <c>Plotly</c>: with RequireJS on the page (classic Jupyter)
+    /// plotly.js would register an AMD module instead, so <c>define</c> is hidden while it loads.
     /// </summary>
-    public static string ChartHtml(GenericChart chart, bool standalone, bool includePlotlyJs = true)
+    public static string PlotlyScript() =>
+        $"<script type=\"text/javascript\">(function(){{var d=window.define;window.define=undefined;\n{PlotlyJs}\n;window.define=d;}})();</script>";
+
+    /// <summary>
+    /// The figure as HTML. Standalone: a whole page with plotly.js inside, no margins, sized to the figure (for
+    /// files and PNGs). Otherwise the figure's div and script, with plotly.js prepended when
+    /// <paramref name="includePlotlyJs"/> (once per kernel is enough: later outputs reuse the global).
+    /// </summary>
+    public static string FigureHtml(Figure figure, bool standalone, bool includePlotlyJs = true, bool staticPlot = false)
     {
-        if (standalone)
-        {
-            var opts = DisplayOptions.setPlotlyReference(PlotlyJSReference.Full).Invoke(Defaults.DefaultDisplayOptions);
-            return GenericChart.toEmbeddedHTML(Chart.withDisplayOptions(opts).Invoke(chart));
-        }
-        var div = GenericChart.toChartHTML(chart);
-        return includePlotlyJs ? $"<script type=\"text/javascript\">{PlotlyJs.Value}</script>\n{div}" : div;
+        var id = "stag-" + Guid.NewGuid().ToString("N")[..12];
+        var config = staticPlot ? "{staticPlot:true,displayModeBar:false}" : "{displaylogo:false,responsive:false}";
+        var div = $"<div id=\"{id}\" style=\"width:{figure.Width}px;height:{figure.Height}px;\"></div>\n" +
+                  $"<script type=\"text/javascript\">Plotly.newPlot('{id}', {figure.DataJson()}, {figure.LayoutJson()}, {config});</script>";
+        if (!standalone) return includePlotlyJs ? PlotlyScript() + "\n" + div : div;
+        var title = System.Net.WebUtility.HtmlEncode(figure.Title);
+        return $"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>" +
+               "<style>html,body{margin:0;padding:0;overflow:hidden;background:#fff;}</style></head>\n<body>\n" +
+               PlotlyScript() + "\n" + div + "\n</body></html>\n";
     }
 
     /// <summary>Writes &lt;name&gt;.html (and &lt;name&gt;.png with Chromium) into <paramref name="folder"/>; returns the paths written.</summary>
-    public static IReadOnlyList<string> SaveChart(GenericChart chart, string folder, string name)
+    public static IReadOnlyList<string> SaveChart(Figure figure, string folder, string name)
     {
         Directory.CreateDirectory(folder);
         var html = Path.Combine(folder, name + ".html");
-        AtomicFile.WriteAllText(html, ChartHtml(chart, standalone: true));
+        AtomicFile.WriteAllText(html, FigureHtml(figure, standalone: true));
         var written = new List<string> { html };
-        if (RenderPng(chart) is byte[] png)
+        if (RenderPng(figure) is byte[] png)
         {
             var pngPath = Path.Combine(folder, name + ".png");
             AtomicFile.Write(pngPath, tmp => File.WriteAllBytes(tmp, png));
@@ -81,30 +92,31 @@ public static class FigureWriter
             .FirstOrDefault(File.Exists));
 
     /// <summary>A PNG screenshot of the chart by headless Chromium (offline flags as ENVIRONMENT.md gives), or null without one.</summary>
-    public static byte[]? RenderPng(GenericChart chart, int width = 900, int height = 600)
+    public static byte[]? RenderPng(Figure figure)
     {
         if (Chromium is null || !RenderPngs) return null;
-        lock (Rendered) if (Rendered.TryGetValue(chart, out var done)) return done;   // a chart saved and displayed renders once
-        var png = Render(chart, width, height);
-        if (png != null) lock (Rendered) Rendered.AddOrUpdate(chart, png);
+        lock (Rendered) if (Rendered.TryGetValue(figure, out var done)) return done;   // a figure saved and displayed renders once
+        var png = Render(figure);
+        if (png != null) lock (Rendered) Rendered.AddOrUpdate(figure, png);
         return png;
     }
 
-    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<GenericChart, byte[]> Rendered = new();
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Figure, byte[]> Rendered = new();
 
-    static byte[]? Render(GenericChart chart, int width, int height)
+    // The page is exactly the figure's size, static (no modebar), with no margins: the screenshot is the chart alone.
+    static byte[]? Render(Figure figure)
     {
         var dir = Path.Combine(Path.GetTempPath(), "stag-png-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         try
         {
             var html = Path.Combine(dir, "chart.html");
-            File.WriteAllText(html, ChartHtml(chart, standalone: true));
+            File.WriteAllText(html, FigureHtml(figure, standalone: true, staticPlot: true));
             var png = Path.Combine(dir, "chart.png");
             var psi = new ProcessStartInfo(Chromium) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
             foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                                       "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(dir, "profile")}",
-                                      $"--screenshot={png}", $"--window-size={width},{height}", "--virtual-time-budget=1000", "file://" + html })
+                                      $"--screenshot={png}", $"--window-size={figure.Width},{figure.Height}", "--hide-scrollbars", "--virtual-time-budget=1000", "file://" + html })
                 psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             p.StandardOutput.ReadToEndAsync(); p.StandardError.ReadToEndAsync();

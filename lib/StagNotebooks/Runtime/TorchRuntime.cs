@@ -35,6 +35,7 @@ public static class TorchRuntime
             if (_loadError != null) throw new TorchUnavailableException(_loadError);
             try
             {
+                NativePreload.FromLibraryFolder();
                 using var t = torch.ones(1);
                 _loaded = true;
             }

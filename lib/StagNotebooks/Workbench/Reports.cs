@@ -1,5 +1,4 @@
 using Microsoft.Data.Analysis;
-using Plotly.NET;
 using StagNotebooks.Data;
 using StagNotebooks.Decoding;
 using StagNotebooks.Evaluation;
@@ -42,7 +41,7 @@ public static class Reports
     }
 
     /// <summary>Validation loss against training tokens, mean ± sd over seeds (the paper's Figure 4).</summary>
-    public static GenericChart LossCurves(IReadOnlyList<Trained> models, string title = "Validation loss during training")
+    public static Figure LossCurves(IReadOnlyList<Trained> models, string title = "Validation loss during training")
     {
         var series = models.Select(m =>
         {
@@ -55,7 +54,7 @@ public static class Reports
     }
 
     /// <summary>Training loss per step (smoothed over a window of steps), first seed of each model.</summary>
-    public static GenericChart TrainingLoss(IReadOnlyList<Trained> models, int smooth = 10) =>
+    public static Figure TrainingLoss(IReadOnlyList<Trained> models, int smooth = 10) =>
         Charts.Lines("Training loss", "step", "training loss (nats/token)", models.Select(m =>
         {
             var rows = m.Seeds[0].Metrics;
@@ -119,7 +118,7 @@ public static class Reports
             .Select(k => k <= i - lag && (window is null || k > i - lag - window) ? 1.0 : 0.0).ToArray()).ToArray();
 
     /// <summary>Saves a chart under figures/&lt;notebook&gt;/ and returns it, so a notebook cell can end with it.</summary>
-    public static GenericChart Save(GenericChart chart, string figures, string name) { FigureWriter.SaveChart(chart, figures, name); return chart; }
+    public static Figure Save(Figure chart, string figures, string name) { FigureWriter.SaveChart(chart, figures, name); return chart; }
 
     public static DataFrame Save(DataFrame table, string figures, string name) { FigureWriter.SaveTable(table, figures, name); return table; }
 }

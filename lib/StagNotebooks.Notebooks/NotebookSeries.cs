@@ -20,16 +20,16 @@ public static class NotebookSeries
         return parameters.Where(kv => declared.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
     }
 
-    /// <summary>Runs every notebook in order; executed copies go to <paramref name="outputFolder"/>.</summary>
-    public static IReadOnlyList<NotebookRun> Run(string folder, IReadOnlyDictionary<string, string> parameters, string outputFolder, Action<string>? log = null)
+    /// <summary>Runs every notebook in order, each on its own fresh kernel; executed copies go to <paramref name="outputFolder"/>.</summary>
+    public static IReadOnlyList<NotebookRun> Run(string folder, IReadOnlyDictionary<string, string> parameters, string outputFolder, TextWriter? log = null)
     {
         Directory.CreateDirectory(outputFolder);
         var runs = new List<NotebookRun>();
         foreach (var nb in Notebooks(folder))
         {
-            log?.Invoke($"▶ {Path.GetFileName(nb)}");
-            var run = NotebookExecutor.Run(nb, Applicable(nb, parameters), Path.Combine(outputFolder, Path.GetFileName(nb)), log);
-            log?.Invoke($"  done in {run.TotalSeconds:F1} s → {run.Output}");
+            log?.WriteLine($"▶ {Path.GetFileName(nb)}");
+            var run = NotebookRunner.Run(nb, Applicable(nb, parameters), Path.Combine(outputFolder, Path.GetFileName(nb)), log);
+            log?.WriteLine($"  done in {run.TotalSeconds:F1} s → {run.Output}");
             runs.Add(run);
         }
         return runs;

@@ -1,0 +1,82 @@
+using System.Globalization;
+using Microsoft.Data.Analysis;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace StagNotebooks.Reporting;
+
+/// <summary>
+/// How the workbench's values look in a notebook, registered with the kernel's own formatter
+/// (Microsoft.DotNet.Interactive.Formatting): figures as HTML with plotly.js embedded (offline), DataFrames as HTML
+/// tables with rounded numbers (and an aligned text table for text/plain). notebooks/setup.csx calls
+/// <see cref="Register"/>; any other value keeps the kernel's default look.
+/// </summary>
+public static class NotebookFormatting
+{
+    static readonly object Gate = new();
+    static bool _registered, _plotlyShown;
+
+    /// <summary>Significant digits shown for floating-point table cells.</summary>
+    public static int Digits { get; set; } = 4;
+
+    public static int MaxTableRows { get; set; } = 25;
+
+    public static void Register()
+    {
+        lock (Gate)
+        {
+            if (_registered) return;
+            _registered = true;
+        }
+        Formatter.Register<Figure>((figure, writer) =>
+        {
+            bool first;
+            lock (Gate) { first = !_plotlyShown; _plotlyShown = true; }   // plotly.js once per kernel; later figures reuse it
+            writer.Write(FigureWriter.FigureHtml(figure, standalone: false, includePlotlyJs: first));
+        }, HtmlFormatter.MimeType);
+        Formatter.Register<Figure>((figure, writer) => writer.Write(figure.ToString()), PlainTextFormatter.MimeType);
+        Formatter.Register<DataFrame>((df, writer) => writer.Write(TableHtml(df)), HtmlFormatter.MimeType);
+        Formatter.Register<DataFrame>((df, writer) => writer.Write(TableText(df)), PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(Figure), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(DataFrame), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
+    }
+
+    /// <summary>A table cell as shown: floating-point values rounded to <see cref="Digits"/> significant digits.</summary>
+    public static string Cell(object? value) => value switch
+    {
+        null => "",
+        double d => d.ToString("G" + Digits, CultureInfo.InvariantCulture),
+        float f => f.ToString("G" + Digits, CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    public static string TableHtml(DataFrame df)
+    {
+        static string E(string s) => System.Net.WebUtility.HtmlEncode(s);
+        var sb = new System.Text.StringBuilder("<table><thead><tr>");
+        foreach (var c in df.Columns) sb.Append("<th>").Append(E(c.Name)).Append("</th>");
+        sb.Append("</tr></thead><tbody>");
+        long rows = Math.Min(df.Rows.Count, MaxTableRows);
+        for (long r = 0; r < rows; r++)
+        {
+            sb.Append("<tr>");
+            foreach (var c in df.Columns) sb.Append(c[r] is double or float ? "<td style=\"text-align:right\">" : "<td>").Append(E(Cell(c[r]))).Append("</td>");
+            sb.Append("</tr>");
+        }
+        sb.Append("</tbody></table>");
+        if (df.Rows.Count > rows) sb.Append($"<p>… {df.Rows.Count - rows} more rows</p>");
+        return sb.ToString();
+    }
+
+    /// <summary>The table as aligned text columns (DataFrame's own ToString runs wide columns together).</summary>
+    public static string TableText(DataFrame df)
+    {
+        long rows = Math.Min(df.Rows.Count, MaxTableRows);
+        var cols = df.Columns.Select(c => new[] { c.Name }.Concat(Enumerable.Range(0, (int)rows).Select(r => Cell(c[r]))).ToArray()).ToArray();
+        var widths = cols.Select(c => c.Max(s => s.Length)).ToArray();
+        var sb = new System.Text.StringBuilder();
+        for (int r = 0; r <= rows; r++)
+            sb.AppendLine(string.Join("  ", cols.Select((c, i) => c[r].PadRight(widths[i]))).TrimEnd());
+        if (df.Rows.Count > rows) sb.AppendLine($"… {df.Rows.Count - rows} more rows");
+        return sb.ToString();
+    }
+}
