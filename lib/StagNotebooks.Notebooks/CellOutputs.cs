@@ -5,7 +5,8 @@ namespace StagNotebooks.Notebooks;
 
 /// <summary>
 /// The nbformat outputs of one cell, built from the kernel's events as Jupyter's front end builds them: stdout and
-/// stderr streams (consecutive writes merged), display_data (a <c>DisplayedValue.Update</c> replaces its output),
+/// stderr streams (consecutive writes merged), display_data (an update replaces the output whose id it names; the
+/// kernel 1.0.712001 gives <c>display(x).Update(y)</c> another id, so there, as in Jupyter, it changes nothing),
 /// execute_result, and error. Standard output is also echoed to <c>log</c> while the cell runs.
 /// </summary>
 sealed class CellOutputs(int executionCount, TextWriter? log)

@@ -31,8 +31,15 @@ public static class Reports
             {
                 var config = Experiments.Config(preset, v, data, seed: s);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                var r = Experiments.Train(config, v, data, runsRoot);
-                log?.Invoke($"{v} seed {s}: {(r.Run.IsComplete && clock.Elapsed.TotalSeconds < 1 ? "reused" : $"trained in {clock.Elapsed.TotalSeconds:F0} s")}, best val loss {r.BestValLoss:F4} ({r.Run.Path})");
+                bool trained = false;
+                var live = log is null ? null : new LiveProgress(Console.Out);   // a live line in the notebook while a run trains
+                var r = Experiments.Train(config, v, data, runsRoot, progress: p =>
+                {
+                    trained = true;
+                    live?.Report(LiveProgress.Training($"{v} seed {s}", p.Step, p.TotalSteps, p.Metrics.Loss, p.Metrics.TokensPerSecond, p.Metrics.ElapsedSeconds));
+                });
+                var summary = $"{v} seed {s}: {(trained ? $"trained in {clock.Elapsed.TotalSeconds:F0} s" : "reused")}, best val loss {r.BestValLoss:F4} ({r.Run.Path})";
+                if (trained && live != null) live.Done(summary); else log?.Invoke(summary);
                 runs.Add(r);
             }
             list.Add(new Trained(v, runs));

@@ -21,6 +21,7 @@ public class NotebookSeriesTests
         var notebooks = NotebookSeries.Notebooks(TestPaths.Repo("notebooks"));
         Assert.Equal(new[] { "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10" }, notebooks.Select(n => Path.GetFileName(n)[..2]));
         var runs = NotebookSeries.Run(TestPaths.Repo("notebooks"), parameters, dir.File("executed"));
+        foreach (var run in runs) NotebookValidity.AssertValid(run.Output);
         Assert.Equal(notebooks.Count, runs.Count);
         foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/validation-loss.html", "04-quality/tasks.md",
                                      "05-window/window-quality.csv", "06-decode-latency/table2.csv", "07-recurrent/free-running.md", "08-more-stacks/stacks-loss.html", "09-probing/cka.html",
