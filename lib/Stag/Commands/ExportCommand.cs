@@ -37,7 +37,7 @@ public sealed class ExportCommand : ICommand
         if (format == "safetensors") SafetensorsCheckpoint.Save(model, outPath, dtype);
         else PyTorchStateDict.Save(model, outPath, dtype);
         long count = model.parameters().Sum(p => p.numel());
-        Console.WriteLine($"wrote {outPath} ({format}, {count:N0} parameters, {new FileInfo(outPath).Length / 1e6:F1} MB)"
+        Console.WriteLine($"wrote {outPath} ({format}, {count:N0} parameters, {new FileInfo(outPath).Length / 1e6:0.###} MB)"
                           + (format == "pt" ? $" and {PyTorchStateDict.ConfigPathFor(outPath)}" : ""));
         return 0;
     }
