@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace StagNotebooks.Tests.Interop;
 
 /// <summary>
-/// The Python that runs interop/python/stagformer.py: $STAG_PYTHON, else the first of /usr/bin/python3 (Debian's
+/// The Python that runs interop/python/stagformer.py: $STAG_PYTHON (only it, when set), else the first of /usr/bin/python3 (Debian's
 /// python3-torch installs there) and python3 on PATH that imports torch. Where none does, a test that needs it
 /// fails under CI=true (CI must install python3-torch) and otherwise returns early after saying so in one line.
 /// </summary>
@@ -17,7 +17,7 @@ public static class PythonTorch
 
     static IEnumerable<string> Candidates()
     {
-        if (Environment.GetEnvironmentVariable("STAG_PYTHON") is { Length: > 0 } p) yield return p;
+        if (Environment.GetEnvironmentVariable("STAG_PYTHON") is { Length: > 0 } p) { yield return p; yield break; }   // only that one
         if (File.Exists("/usr/bin/python3")) yield return "/usr/bin/python3";
         yield return "python3";
     }
