@@ -6,26 +6,28 @@ namespace StagNotebooks.Model;
 
 /// <summary>
 /// A model checkpoint folder: config.json, weights.bin (TorchSharp state dict) and tensors.json (every tensor's
-/// name and shape, read before loading so a mismatch is reported by name). Written atomically: a temporary
+/// name and shape, read before loading so a mismatch is reported by name), or config.json + model.safetensors
+/// (<see cref="WeightsFormat.Safetensors"/>); a bare .safetensors file also loads. Written atomically: a temporary
 /// folder is filled, then renamed over the old one.
 /// </summary>
 public static class Checkpoint
 {
     public const string ConfigFile = "config.json", WeightsFile = "weights.bin", TensorsFile = "tensors.json";
 
-    public static void Save(StagFormerModel model, string folder)
+    public static void Save(StagFormerModel model, string folder, WeightsFormat format = WeightsFormat.TorchSharp)
     {
         var full = Path.GetFullPath(folder);
         var tmp = full.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         Directory.CreateDirectory(tmp);
-        WriteFiles(model, tmp);
+        WriteFiles(model, tmp, format);
         ReplaceFolder(tmp, full);
     }
 
     /// <summary>Writes the model's files into an existing folder (not atomic: callers write into a temporary folder).</summary>
-    public static void WriteFiles(StagFormerModel model, string folder)
+    public static void WriteFiles(StagFormerModel model, string folder, WeightsFormat format = WeightsFormat.TorchSharp)
     {
         File.WriteAllText(Path.Combine(folder, ConfigFile), model.Config.ToJson());
+        if (format == WeightsFormat.Safetensors) { SafetensorsCheckpoint.Save(model, Path.Combine(folder, SafetensorsCheckpoint.FileName)); return; }
         File.WriteAllText(Path.Combine(folder, TensorsFile), JsonSerializer.Serialize(Shapes(model), new JsonSerializerOptions { WriteIndented = true }));
         model.save(Path.Combine(folder, WeightsFile));
     }
@@ -45,6 +47,7 @@ public static class Checkpoint
 
     public static StagFormerConfig ReadConfig(string folder)
     {
+        if (SafetensorsCheckpoint.IsSafetensorsFile(folder)) return SafetensorsCheckpoint.ReadConfig(folder);   // a bare .safetensors file
         var path = Path.Combine(folder, ConfigFile);
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such file (is '{folder}' a checkpoint folder?)");
         return StagFormerConfig.FromJson(File.ReadAllText(path), path);
@@ -61,6 +64,9 @@ public static class Checkpoint
     /// <summary>Loads weights into an existing model; fails naming every tensor whose name or shape differs.</summary>
     public static void LoadInto(StagFormerModel model, string folder)
     {
+        // The one format seam: a .safetensors file, or a folder holding model.safetensors, instead of weights.bin.
+        var st = SafetensorsCheckpoint.IsSafetensorsFile(folder) ? folder : Path.Combine(folder, SafetensorsCheckpoint.FileName);
+        if (File.Exists(st)) { SafetensorsCheckpoint.LoadInto(model, st); return; }
         var tensorsPath = Path.Combine(folder, TensorsFile);
         if (!File.Exists(tensorsPath)) throw new CheckpointException($"{tensorsPath}: no such file (is '{folder}' a checkpoint folder?)");
         var saved = JsonSerializer.Deserialize<Dictionary<string, long[]>>(File.ReadAllText(tensorsPath))
