@@ -47,13 +47,13 @@ public sealed class BenchFidelitySearchCommand : ICommand
             foreach (var b in budgets) Console.WriteLine($"  {b.Name}: {(b.Overrides.Count == 0 ? "(the preset as is)" : string.Join(" ", b.Overrides))}");
             return 0;
         }
+        var provenance = Provenance.Of(preset, seeds, "stag bench fidelity-search");   // the commit the models are trained with
         var rows = FidelitySearch.Run(preset, budgets, seeds, data.Manifest.VocabSize, (config, variant) =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var r = Experiments.Train(config, variant, data, runs, device: device);
             return (r.BestValLoss ?? double.NaN, clock.Elapsed.TotalSeconds);
         }, Console.WriteLine);
-        var provenance = Provenance.Of(preset, seeds, "stag bench fidelity-search");
         FigureWriter.SaveTable(FidelitySearch.Table(rows), output, "budget-gap", provenance);
         FigureWriter.SaveChart(FidelitySearch.Chart(rows), output, "budget-gap", provenance);
         var t = new Table().Border(TableBorder.Rounded);

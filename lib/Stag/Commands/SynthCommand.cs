@@ -40,9 +40,9 @@ public sealed class SynthCommand : ICommand
         foreach (var task in tasks) SyntheticTaskSpec.Parse(task);   // fail before training anything
         foreach (var v in variants) SyntheticBench.Config(preset, v, 1, sets);
 
+        var provenance = Provenance.Of(preset, seeds, "stag synth");   // the commit the models are trained with
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var results = SyntheticBench.RunAll(tasks, variants, seeds, preset, runs, device, evalBatches, sets, Console.WriteLine);
-        var provenance = Provenance.Of(preset, seeds, "stag synth");
         var table = SyntheticBench.Table(results);
         var matrix = SyntheticBench.Matrix(results);
         var verdicts = Verdicts.Table(SyntheticBench.Verdicts(results));
