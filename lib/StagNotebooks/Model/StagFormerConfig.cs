@@ -16,6 +16,12 @@ public enum EmptyCrossAttention
 /// <summary>How a p &gt; 2 model forms its output: the last stack, or a learned linear combination of every stack's output.</summary>
 public enum StackCombination { LastStack, LearnedLinear }
 public enum PositionalEncoding { Rope, Learned, None }
+/// <summary>
+/// The depth that scales the init of residual output projections (o_proj, down_proj): N(0, 0.02/√(2·depth)).
+/// TotalDepth: depth = p·h, every block counted as if one stream (GPT-2 over the whole model). StackDepth: depth = h,
+/// each stack's own stream (every stack restarts from E, so its residual stream only sums h blocks).
+/// </summary>
+public enum ResidualInitScale { TotalDepth, StackDepth }
 
 /// <summary>
 /// One StagFormer (p ≥ 2) or baseline Transformer (p = 1). Every field is validated by <see cref="Validate"/>,
@@ -47,6 +53,12 @@ public sealed record StagFormerConfig
     public bool TiedEmbeddings { get; init; } = true;
     public double Dropout { get; init; }
     public int MaxContext { get; init; } = 256;
+    /// <summary>
+    /// Initialise every cross-attention output projection at zero: the separate-weights model then starts as an
+    /// h-layer model over E (stack 2 alone) and cross-attention is learned from there. A hypothesis for the quality gap.
+    /// </summary>
+    public bool ZeroInitCrossOutput { get; init; }
+    public ResidualInitScale ResidualInit { get; init; } = ResidualInitScale.TotalDepth;
     public double NormEps { get; init; } = 1e-6;
 
     [JsonIgnore] public int HeadDim => DModel / Heads;

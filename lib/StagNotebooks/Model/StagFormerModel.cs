@@ -55,14 +55,17 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         }
     }
 
-    // GPT-2 style: N(0, 0.02), output projections scaled down by the depth a token passes through.
+    // GPT-2 style: N(0, 0.02), output projections scaled down by the depth of a residual stream (Config.ResidualInit);
+    // cross-attention outputs at zero with Config.ZeroInitCrossOutput.
     void Initialize()
     {
         using var _ = torch.no_grad();
-        double outStd = 0.02 / Math.Sqrt(2.0 * Config.TotalLayers);
+        int depth = Config.ResidualInit == ResidualInitScale.StackDepth ? Config.LayersPerStack : Config.TotalLayers;
+        double outStd = 0.02 / Math.Sqrt(2.0 * depth);
         foreach (var (name, p) in named_parameters())
         {
             if (name.EndsWith("norm.weight", StringComparison.Ordinal) || name == "stack_mix" || name.Contains("null_")) continue;
+            if (Config.ZeroInitCrossOutput && name.EndsWith("cross_attn.o_proj.weight", StringComparison.Ordinal)) { nn.init.zeros_(p); continue; }
             bool output = name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal);
             nn.init.normal_(p, 0, output ? outStd : 0.02);
         }

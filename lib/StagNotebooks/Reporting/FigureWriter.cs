@@ -44,10 +44,15 @@ public static class FigureWriter
                PlotlyScript() + "\n" + div + "\n</body></html>\n";
     }
 
-    /// <summary>Writes &lt;name&gt;.html (and &lt;name&gt;.png with Chromium) into <paramref name="folder"/>; returns the paths written.</summary>
-    public static IReadOnlyList<string> SaveChart(Figure figure, string folder, string name)
+    /// <summary>
+    /// Writes &lt;name&gt;.html (and &lt;name&gt;.png with Chromium) into <paramref name="folder"/>; returns the paths written.
+    /// With <paramref name="provenance"/>, the chart's title gets a subtitle naming preset, seeds and commit, and a
+    /// sidecar &lt;name&gt;.meta.json is written beside it.
+    /// </summary>
+    public static IReadOnlyList<string> SaveChart(Figure figure, string folder, string name, Provenance? provenance = null)
     {
         Directory.CreateDirectory(folder);
+        if (provenance != null) figure.Provenance = provenance.Line;
         var html = Path.Combine(folder, name + ".html");
         AtomicFile.WriteAllText(html, FigureHtml(figure, standalone: true));
         var written = new List<string> { html };
@@ -57,18 +62,31 @@ public static class FigureWriter
             AtomicFile.Write(pngPath, tmp => File.WriteAllBytes(tmp, png));
             written.Add(pngPath);
         }
-        return written;
+        return WithSidecar(folder, name, provenance, written);
     }
 
-    /// <summary>Writes &lt;name&gt;.csv and &lt;name&gt;.md; returns the paths written.</summary>
-    public static IReadOnlyList<string> SaveTable(DataFrame table, string folder, string name)
+    /// <summary>
+    /// Writes &lt;name&gt;.csv and &lt;name&gt;.md; returns the paths written. With <paramref name="provenance"/>, the Markdown
+    /// ends with a line naming preset, seeds and commit, and a sidecar &lt;name&gt;.meta.json is written (CSV stays plain).
+    /// </summary>
+    public static IReadOnlyList<string> SaveTable(DataFrame table, string folder, string name, Provenance? provenance = null)
     {
         Directory.CreateDirectory(folder);
         string csv = Path.Combine(folder, name + ".csv"), md = Path.Combine(folder, name + ".md");
         AtomicFile.Write(csv, tmp => DataFrame.SaveCsv(table, tmp, cultureInfo: System.Globalization.CultureInfo.InvariantCulture));
-        AtomicFile.WriteAllText(md, Markdown(table));
-        return new[] { csv, md };
+        AtomicFile.WriteAllText(md, Markdown(table) + (provenance is null ? "" : $"\n_{provenance.Line}_\n"));
+        return WithSidecar(folder, name, provenance, new List<string> { csv, md });
     }
+
+    static IReadOnlyList<string> WithSidecar(string folder, string name, Provenance? provenance, List<string> written)
+    {
+        if (provenance is null) return written;
+        var meta = Path.Combine(folder, name + ".meta.json");
+        AtomicFile.WriteAllText(meta, provenance.ToJson(name, written.Select(Path.GetFileName).OfType<string>()));
+        written.Add(meta);
+        return written;
+    }
+
 
     public static string Markdown(DataFrame table)
     {

@@ -27,6 +27,11 @@ public sealed record TrainConfig
     /// <summary>Warmup-stable-decay: the final fraction of the steps over which the rate decays.</summary>
     public double DecayFraction { get; init; } = 0.2;
     public double WeightDecay { get; init; } = 0.1;
+    /// <summary>
+    /// Decay the cross-attention null key/value slots too. Off: they are learned constants like norms, and an
+    /// earlier version decayed them only because their (1, H, 1, D) shape passes the "dim ≥ 2 is a matrix" rule.
+    /// </summary>
+    public bool DecayNullSlots { get; init; }
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.95;
     /// <summary>Global gradient-norm clip; 0 turns it off.</summary>

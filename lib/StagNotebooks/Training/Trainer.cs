@@ -41,11 +41,20 @@ public sealed class Trainer : IDisposable
         Optimizer = MakeOptimizer(Model, _config);
     }
 
-    /// <summary>AdamW with weight decay on matrices (dim ≥ 2) and none on norms, null slots and mixing weights.</summary>
+    /// <summary>
+    /// Whether AdamW decays a parameter: weight matrices (dim ≥ 2) yes; norms, the p > 2 mixing weights (dim 1) and
+    /// the cross-attention null slots no — the slots are (1, H, 1, D), so "dim ≥ 2" alone would decay them
+    /// (it did before <see cref="TrainConfig.DecayNullSlots"/> existed; set it to get that back).
+    /// </summary>
+    public static bool Decays(string name, Tensor p, TrainConfig c) =>
+        p.dim() >= 2 && (c.DecayNullSlots || !name.Split('.')[^1].StartsWith("null_", StringComparison.Ordinal));
+
+    /// <summary>AdamW with weight decay where <see cref="Decays"/> says so, none elsewhere.</summary>
     static OptimizerHelper MakeOptimizer(StagFormerModel model, TrainConfig c)
     {
-        var decay = model.parameters().Where(p => p.dim() >= 2).ToList();
-        var noDecay = model.parameters().Where(p => p.dim() < 2).ToList();
+        var named = model.named_parameters().ToList();
+        var decay = named.Where(x => Decays(x.name, x.parameter, c)).Select(x => x.parameter).ToList();
+        var noDecay = named.Where(x => !Decays(x.name, x.parameter, c)).Select(x => x.parameter).ToList();
         // ParamGroup(params, weight_decay) would reset lr and betas to defaults: pass full Options (ENVIRONMENT.md).
         AdamW.Options Opts(double wd) => new() { LearningRate = c.LearningRate, beta1 = c.Beta1, beta2 = c.Beta2, eps = 1e-8, weight_decay = wd };
         var groups = new List<AdamW.ParamGroup> { new(decay, Opts(c.WeightDecay)) };

@@ -1,0 +1,125 @@
+using System.Globalization;
+using Microsoft.Data.Analysis;
+using StagNotebooks.Evaluation;
+using StagNotebooks.Reporting;
+using StagNotebooks.Training;
+
+namespace StagNotebooks.Workbench;
+
+/// <summary>One budget of the search: a name and the overrides it applies to the base preset.</summary>
+public sealed record FidelityBudget(string Name, IReadOnlyList<string> Overrides)
+{
+    public static FidelityBudget Parse(string spec)
+    {
+        // "name:Field=value;Field=value" or just "Field=value;…" (the overrides name the budget).
+        int colon = spec.IndexOf(':');
+        var name = colon > 0 ? spec[..colon] : spec;
+        var overrides = (colon > 0 ? spec[(colon + 1)..] : spec).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return new FidelityBudget(name, overrides.Where(o => o.Contains('=')).ToList());
+    }
+}
+
+/// <summary>What one budget resolves: baseline h vs 2h over seeds, the gap in pooled sd and whether it reaches the bar.</summary>
+public sealed record FidelityRow(string Budget, string Shape, int Steps, long TokensPerModel, ArmStats H, ArmStats TwoH,
+                                 double Gap, double PooledSd, double Resolution, bool Resolved, double SecondsPerModel);
+
+/// <summary>
+/// The budget search of issue 15: the cheapest CPU budget and shape at which doubling the depth (baseline 2h vs h) is
+/// resolved by at least <see cref="RequiredResolution"/> pooled seed sd of best validation loss. Every budget trains
+/// both baselines for every seed through a caller-supplied trainer (the command passes <see cref="Experiments.Train"/>).
+/// </summary>
+public static class FidelitySearch
+{
+    public const double RequiredResolution = 5.0;
+
+    /// <summary>The default grid around cpu-fidelity: longer training, shallower h, shorter context, higher rate.</summary>
+    public static readonly IReadOnlyList<FidelityBudget> Defaults = new[]
+    {
+        new FidelityBudget("steps400", new[] { "MaxSteps=400" }),
+        new FidelityBudget("steps800", new[] { "MaxSteps=800" }),
+        new FidelityBudget("steps1500", Array.Empty<string>()),
+        new FidelityBudget("steps1500-h1", new[] { "Model.LayersPerStack=1" }),
+        new FidelityBudget("steps1500-lr6e-3", new[] { "LearningRate=6e-3", "MinLearningRate=6e-4" }),
+        new FidelityBudget("steps3000-ctx64-b32", new[] { "MaxSteps=3000", "ContextLength=64", "BatchSize=32" }),
+    };
+
+    public static readonly IReadOnlyList<string> Arms = new[] { "baseline-h", "baseline-2h" };
+
+    /// <summary>Every (budget, arm, seed) config, validated up front so a typo fails before hours of training.</summary>
+    public static IReadOnlyList<(FidelityBudget Budget, string Variant, long Seed, TrainConfig Config)> Plan(string preset, IEnumerable<FidelityBudget> budgets, int seeds, int vocab)
+    {
+        if (seeds < 2) throw new ArgumentException($"the search needs at least 2 seeds for a standard deviation (got {seeds})");
+        var p = TrainingPresets.Get(preset);
+        return budgets.SelectMany(b => Arms.SelectMany(v => Enumerable.Range(1, seeds).Select(s =>
+        {
+            var c = p with { Model = ModelVariants.Apply(p.Model with { VocabSize = vocab }, v), Seed = s };
+            var overridden = (b.Overrides.Count > 0 ? c.WithOverrides(b.Overrides) : c) with { Preset = $"{preset}-{b.Name}" };
+            // Model overrides apply after the variant: baseline-2h must stay twice baseline-h.
+            if (v == "baseline-2h" && b.Overrides.Any(o => o.StartsWith("Model.LayersPerStack", StringComparison.Ordinal)))
+                overridden = overridden with { Model = overridden.Model with { LayersPerStack = 2 * overridden.Model.LayersPerStack } };
+            return (b, v, (long)s, overridden.Validate());
+        }))).ToList();
+    }
+
+    /// <summary>Seconds the plan takes at <paramref name="tokensPerSecond"/> (training only; `stag bench train` measures it).</summary>
+    public static double EstimateSeconds(IEnumerable<(FidelityBudget Budget, string Variant, long Seed, TrainConfig Config)> plan, double tokensPerSecond) =>
+        plan.Sum(x => (double)x.Config.TotalSteps * x.Config.TokensPerStep) / tokensPerSecond;
+
+    public static FidelityRow Summarize(FidelityBudget budget, TrainConfig hConfig, IReadOnlyList<double> h, IReadOnlyList<double> twoH, double secondsPerModel)
+    {
+        var a = ArmStats.Of("baseline-h", h);
+        var b = ArmStats.Of("baseline-2h", twoH);
+        var c = Verdicts.Compare(b, a, Better.Lower, RequiredResolution);
+        var m = hConfig.Model;
+        string shape = $"d{m.DModel} h{m.LayersPerStack} ctx{hConfig.ContextLength} b{hConfig.BatchSize} lr{hConfig.LearningRate.ToString("G2", CultureInfo.InvariantCulture)}";
+        return new FidelityRow(budget.Name, shape, hConfig.TotalSteps, hConfig.TotalSteps * hConfig.TokensPerStep, a, b, c.Difference, c.PooledSd, c.EffectSize,
+                               c.Label == Verdict.Replicated, secondsPerModel);
+    }
+
+    /// <summary>Runs the plan. <paramref name="train"/> returns a run's best validation loss and its training seconds.</summary>
+    public static IReadOnlyList<FidelityRow> Run(string preset, IEnumerable<FidelityBudget> budgets, int seeds, int vocab,
+                                                 Func<TrainConfig, string, (double BestValLoss, double Seconds)> train, Action<string>? log = null)
+    {
+        var plan = Plan(preset, budgets, seeds, vocab);
+        var results = plan.Select(x =>
+        {
+            var (loss, seconds) = train(x.Config, x.Variant);
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{x.Budget.Name} {x.Variant} seed {x.Seed}: best val loss {loss:F4} ({seconds:F0} s)"));
+            return (x.Budget, x.Variant, x.Config, Loss: loss, Seconds: seconds);
+        }).ToList();
+        return results.GroupBy(r => r.Budget.Name).Select(g => Summarize(g.First().Budget,
+            g.First(r => r.Variant == "baseline-h").Config,
+            g.Where(r => r.Variant == "baseline-h").Select(r => r.Loss).ToList(),
+            g.Where(r => r.Variant == "baseline-2h").Select(r => r.Loss).ToList(),
+            g.Average(r => r.Seconds))).ToList();
+    }
+
+    /// <summary>The cheapest resolved budget (fewest training tokens, then fewest seconds), or null.</summary>
+    public static FidelityRow? Cheapest(IEnumerable<FidelityRow> rows) =>
+        rows.Where(r => r.Resolved).OrderBy(r => r.TokensPerModel).ThenBy(r => r.SecondsPerModel).FirstOrDefault();
+
+    public static DataFrame Table(IReadOnlyList<FidelityRow> rows) => new(
+        new StringDataFrameColumn("budget", rows.Select(r => r.Budget)),
+        new StringDataFrameColumn("shape", rows.Select(r => r.Shape)),
+        new Int32DataFrameColumn("steps", rows.Select(r => r.Steps)),
+        new Int64DataFrameColumn("tokens per model", rows.Select(r => r.TokensPerModel)),
+        new DoubleDataFrameColumn("baseline h loss", rows.Select(r => r.H.Mean)),
+        new DoubleDataFrameColumn("h ± sd", rows.Select(r => r.H.Sd)),
+        new DoubleDataFrameColumn("baseline 2h loss", rows.Select(r => r.TwoH.Mean)),
+        new DoubleDataFrameColumn("2h ± sd", rows.Select(r => r.TwoH.Sd)),
+        new DoubleDataFrameColumn("gap (h − 2h)", rows.Select(r => r.Gap)),
+        new DoubleDataFrameColumn("pooled sd", rows.Select(r => r.PooledSd)),
+        new DoubleDataFrameColumn("gap / sd", rows.Select(r => r.Resolution)),
+        new BooleanDataFrameColumn($"resolved (≥ {RequiredResolution} sd)", rows.Select(r => r.Resolved)),
+        new DoubleDataFrameColumn("s per model", rows.Select(r => r.SecondsPerModel)),
+        new Int32DataFrameColumn("seeds", rows.Select(r => r.H.Seeds)));
+
+    /// <summary>Bars: the gap per budget with its pooled sd, beside the 5 sd bar it has to clear.</summary>
+    public static Figure Chart(IReadOnlyList<FidelityRow> rows) =>
+        Charts.Bars($"Depth resolved? baseline h − 2h best validation loss per budget (bar to clear: {RequiredResolution} pooled sd)",
+            "budget", "nats/token", rows.Select(r => $"{r.Budget} ({r.TokensPerModel / 1e6:F1}M tok)").ToList(), new (string, IReadOnlyList<double>, IReadOnlyList<double>?)[]
+            {
+                ("gap h − 2h (± pooled sd)", rows.Select(r => r.Gap).ToList(), rows.Select(r => double.IsNaN(r.PooledSd) ? 0 : r.PooledSd).ToList()),
+                ($"{RequiredResolution} × pooled sd", rows.Select(r => RequiredResolution * (double.IsNaN(r.PooledSd) ? 0 : r.PooledSd)).ToList(), null),
+            });
+}

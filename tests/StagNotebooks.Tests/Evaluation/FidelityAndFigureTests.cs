@@ -1,0 +1,80 @@
+using Microsoft.Data.Analysis;
+using StagNotebooks.Reporting;
+using StagNotebooks.Training;
+using StagNotebooks.Workbench;
+
+namespace StagNotebooks.Tests.Evaluation;
+
+public class FidelityAndFigureTests
+{
+    [Fact]
+    public void The_default_search_plan_validates_and_keeps_2h_twice_h()
+    {
+        var plan = FidelitySearch.Plan("cpu-fidelity", FidelitySearch.Defaults, seeds: 3, vocab: 4096);
+        Assert.Equal(FidelitySearch.Defaults.Count * 2 * 3, plan.Count);
+        foreach (var g in plan.GroupBy(p => (p.Budget.Name, p.Seed)))
+        {
+            var h = g.Single(p => p.Variant == "baseline-h").Config;
+            var h2 = g.Single(p => p.Variant == "baseline-2h").Config;
+            Assert.Equal(1, h.Model.Stacks);
+            Assert.Equal(2 * h.Model.LayersPerStack, h2.Model.LayersPerStack);
+            Assert.Equal(h.TotalSteps, h2.TotalSteps);
+            Assert.Equal(h.ContextLength, h2.ContextLength);
+        }
+        Assert.Equal(1, plan.First(p => p.Budget.Name == "steps1500-h1" && p.Variant == "baseline-h").Config.Model.LayersPerStack);
+        Assert.Equal(3000, plan.First(p => p.Budget.Name == "steps3000-ctx64-b32").Config.MaxSteps);
+        // The estimate is tokens / rate: 2 × 3 models of each budget.
+        double tokens = plan.Sum(p => (double)p.Config.TotalSteps * p.Config.TokensPerStep);
+        Assert.Equal(tokens / 5000, FidelitySearch.EstimateSeconds(plan, 5000), 6);
+        Assert.Throws<ArgumentException>(() => FidelitySearch.Plan("cpu-fidelity", FidelitySearch.Defaults, seeds: 1, vocab: 4096));
+    }
+
+    [Fact]
+    public void A_smoke_search_with_a_fake_trainer_finds_the_resolved_budget_and_writes_a_stamped_table_and_figure()
+    {
+        FigureWriter.RenderPngs = false;
+        var budgets = new[] { FidelityBudget.Parse("noisy:MaxSteps=10"), FidelityBudget.Parse("clean:MaxSteps=20") };
+        // Fake losses: 2h is 0.1 better everywhere; seed noise is 0.2 on "noisy" and 0.001 on "clean".
+        var rows = FidelitySearch.Run("smoke", budgets, seeds: 3, vocab: 31, (c, v) =>
+        {
+            double noise = (c.Seed - 2) * (c.MaxSteps == 10 ? 0.2 : 0.001);
+            return ((v == "baseline-2h" ? 4.9 : 5.0) + noise * (v == "baseline-2h" ? 1 : -1), 1.0);
+        });
+        Assert.Equal(2, rows.Count);
+        Assert.False(rows[0].Resolved);
+        Assert.True(rows[1].Resolved);
+        Assert.Equal(0.1, rows[1].Gap, 9);
+        Assert.Equal("clean", FidelitySearch.Cheapest(rows)!.Budget);
+
+        using var dir = new TestPaths.TempDir();
+        var folder = FigureFolder.For(dir.Path, "fidelity", "smoke", 3);
+        Assert.EndsWith(Path.Combine("fidelity", "smoke-3seeds"), folder.Path);
+        Reports.Save(FidelitySearch.Table(rows), folder, "budget-gap");
+        var chart = Reports.Save(FidelitySearch.Chart(rows), folder, "budget-gap");
+        var md = File.ReadAllText(Path.Combine(folder.Path, "budget-gap.md"));
+        Assert.Contains("preset smoke · 3 seeds · commit ", md);
+        Assert.Contains(folder.Provenance.Line, File.ReadAllText(Path.Combine(folder.Path, "budget-gap.html")));
+        var meta = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "budget-gap.meta.json"))).RootElement;
+        Assert.Equal("smoke", meta.GetProperty("preset").GetString());
+        Assert.Equal(3, meta.GetProperty("seeds").GetInt32());
+        Assert.False(string.IsNullOrEmpty(meta.GetProperty("commit").GetString()));
+        // The CSV stays machine-readable: header plus one line per budget.
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(folder.Path, "budget-gap.csv")).Length);
+        // Saving twice does not stack subtitles.
+        Reports.Save(chart, folder, "budget-gap");
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(FigureWriter.FigureHtml(chart, standalone: false, includePlotlyJs: false), System.Text.RegularExpressions.Regex.Escape(folder.Provenance.Line)));
+    }
+
+    [Fact]
+    public void Presets_get_their_own_folders_so_a_smoke_run_cannot_overwrite_the_default()
+    {
+        using var dir = new TestPaths.TempDir();
+        var table = new DataFrame(new StringDataFrameColumn("x", new[] { "a" }));
+        Reports.Save(table, Reports.Figures("03-training", "cpu-small", 1, dir.Path), "final");
+        Reports.Save(new DataFrame(new StringDataFrameColumn("x", new[] { "smoke" })), Reports.Figures("03-training", "smoke", 1, dir.Path), "final");
+        Assert.Contains("| a |", File.ReadAllText(Path.Combine(dir.Path, "03-training", "cpu-small", "final.md")));
+        Assert.Contains("| smoke |", File.ReadAllText(Path.Combine(dir.Path, "03-training", "smoke", "final.md")));
+        Assert.Throws<ArgumentException>(() => FigureFolder.Leaf("../x", 1));
+        Assert.Throws<ArgumentException>(() => FigureFolder.Leaf("cpu-small", 0));
+    }
+}
