@@ -32,7 +32,7 @@ public sealed class BenchDecodeCommand : ICommand
             Batch = args.GetInt("batch", 1), PromptLength = args.GetInt("prompt", 32), Steps = args.GetInt("steps", 64),
             Warmup = args.GetInt("warmup", 8), Device = args.Get("device", "cpu"), Dtype = args.Get("dtype", "float32"),
         };
-        bool json = args.Flag("json");
+        bool json = args.Flag("json"), threadAblation = args.Flag("thread-ablation");
         var outPath = args.Get("out");
         if (args.Flag("study"))
         {
@@ -49,7 +49,7 @@ public sealed class BenchDecodeCommand : ICommand
         args.RejectUnknown();
 
         var cases = DecodeBenchmark.StandardCases(shape).ToList();
-        if (args.Flag("thread-ablation"))
+        if (threadAblation)
             cases.Insert(cases.FindIndex(c => c.Engine == "parallel") + 1, cases.First(c => c.Engine == "parallel") with { Engine = DecodeBenchmark.ParallelPerStepThreads });
         var results = DecodeBenchmark.Run(cases, o, json ? null : Console.WriteLine);
         var text = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true });
@@ -62,6 +62,19 @@ public sealed class BenchDecodeCommand : ICommand
             t.AddRow(r.Variant, r.Engine, $"{r.PrefillMs:F2}", $"{r.DecodeMedianMs:F3} ({r.DecodeP10Ms:F3}–{r.DecodeP90Ms:F3})", $"{r.TokensPerSecond:F0}",
                 $"{r.RatioToBaseline:F2}", r.TokensEqualSequential switch { true => "yes", false => "[red]NO[/]", null => "n/a" }, $"{r.CriticalPathTensors}", $"{r.WeightBytes / 1e6:F1}", $"{r.SelfKvBytes / 1e6:F2}", $"{r.CrossKvBytes / 1e6:F2}");
         AnsiConsole.Write(t);
+        // A prediction, not a measurement: the measured calls and computed bytes under assumed GPU constants.
+        var g = GpuAssumptions.H200;
+        double Gpu(DecodeBenchResult r)
+        {
+            double total = r.Engine.StartsWith("parallel", StringComparison.Ordinal)
+                ? results.FirstOrDefault(x => x.Variant == r.Variant && x.Engine == "sequential")?.CriticalPathTensors ?? r.CriticalPathTensors
+                : r.CriticalPathTensors;
+            return GpuLatencyPrediction.PredictMs(g, r.CriticalPathTensors, total, r.BytesReadPerStep);
+        }
+        var gpuBase = results.FirstOrDefault(r => r.Variant == o.BaselineVariant) is { } b0 ? Gpu(b0) : double.NaN;
+        Console.WriteLine($"PREDICTED on a GPU (not measured; {g.Device}: {g.LaunchUs} µs/call issued, {g.KernelUs} µs/kernel, {g.BandwidthGBs} GB/s, one stream):");
+        foreach (var r in results)
+            Console.WriteLine($"  {r.Variant,-14} {r.Engine,-16} {Gpu(r),7:F3} ms/token  ×{Gpu(r) / gpuBase:F2}");
         return results.All(r => r.TokensEqualSequential != false) ? 0 : 1;
     }
 
