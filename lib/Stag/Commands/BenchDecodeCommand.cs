@@ -11,17 +11,18 @@ public sealed class BenchDecodeCommand : ICommand
     public string Summary => "prefill and per-token decode time of every variant and engine (ratios taken in one run)";
     public string Usage => """
         stag bench decode [--shape cpu-h] [--batch 1] [--prompt 32] [--steps 64] [--warmup 8]
-                          [--device auto|cpu|cuda] [--dtype float32|bfloat16] [--threads N] [--json] [--out file.json]
+                          [--device auto|cpu|cuda] [--dtype float32|bfloat16] [--threads N] [--thread-ablation] [--json] [--out file.json]
         stag bench decode --study [--batches 1,4,16,64] [--contexts 32,128] [--steps 24] [--out folder]
 
           --shape    a named shape (stag model info); its h is the per-stack depth, baseline-2h has 2h layers
           --steps    decode steps timed after --warmup untimed ones (at least 50 recommended)
+          --thread-ablation  also time the thread engine with the old per-step set_num_threads (parallel-perstep)
           --json     print the results as JSON (--out also writes them to a file)
           --study    every variant (incl. wide-h, windowed, p = 3 and 4) × engine × batch × context, a fitted
                      latency model and its prediction of where staggering stops paying; writes cells.json,
                      cells.csv, model.json and predictions.csv into --out (default figures/decode-study)
         """;
-    public IEnumerable<string> Switches => new[] { "json", "study" };
+    public IEnumerable<string> Switches => new[] { "json", "study", "thread-ablation" };
 
     public int Run(CommandLine args)
     {
@@ -31,7 +32,7 @@ public sealed class BenchDecodeCommand : ICommand
             Batch = args.GetInt("batch", 1), PromptLength = args.GetInt("prompt", 32), Steps = args.GetInt("steps", 64),
             Warmup = args.GetInt("warmup", 8), Device = args.Get("device", "cpu"), Dtype = args.Get("dtype", "float32"),
         };
-        bool json = args.Flag("json");
+        bool json = args.Flag("json"), threadAblation = args.Flag("thread-ablation");
         var outPath = args.Get("out");
         if (args.Flag("study"))
         {
@@ -47,17 +48,33 @@ public sealed class BenchDecodeCommand : ICommand
         CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
 
-        var results = DecodeBenchmark.Run(DecodeBenchmark.StandardCases(shape), o, json ? null : Console.WriteLine);
+        var cases = DecodeBenchmark.StandardCases(shape).ToList();
+        if (threadAblation)
+            cases.Insert(cases.FindIndex(c => c.Engine == "parallel") + 1, cases.First(c => c.Engine == "parallel") with { Engine = DecodeBenchmark.ParallelPerStepThreads });
+        var results = DecodeBenchmark.Run(cases, o, json ? null : Console.WriteLine);
         var text = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true });
         if (outPath != null) Reporting.AtomicFile.WriteAllText(outPath, text);
         if (json) { Console.WriteLine(text); return 0; }
         var t = new Table().Border(TableBorder.Rounded);
-        foreach (var col in new[] { "variant", "engine", "prefill ms", "decode ms/token (p10–p90)", "tokens/s", "× baseline-2h", "= sequential", "weights MB", "self KV MB", "cross KV MB" })
+        foreach (var col in new[] { "variant", "engine", "prefill ms", "decode ms/token (p10–p90)", "tokens/s", "× baseline-2h", "= sequential", "calls/step", "weights MB", "self KV MB", "cross KV MB" })
             t.AddColumn(col);
         foreach (var r in results)
             t.AddRow(r.Variant, r.Engine, $"{r.PrefillMs:F2}", $"{r.DecodeMedianMs:F3} ({r.DecodeP10Ms:F3}–{r.DecodeP90Ms:F3})", $"{r.TokensPerSecond:F0}",
-                $"{r.RatioToBaseline:F2}", r.TokensEqualSequential switch { true => "yes", false => "[red]NO[/]", null => "n/a" }, $"{r.WeightBytes / 1e6:F1}", $"{r.SelfKvBytes / 1e6:F2}", $"{r.CrossKvBytes / 1e6:F2}");
+                $"{r.RatioToBaseline:F2}", r.TokensEqualSequential switch { true => "yes", false => "[red]NO[/]", null => "n/a" }, $"{r.CriticalPathTensors}", $"{r.WeightBytes / 1e6:F1}", $"{r.SelfKvBytes / 1e6:F2}", $"{r.CrossKvBytes / 1e6:F2}");
         AnsiConsole.Write(t);
+        // A prediction, not a measurement: the measured calls and computed bytes under assumed GPU constants.
+        var g = GpuAssumptions.H200;
+        double Gpu(DecodeBenchResult r)
+        {
+            double total = r.Engine.StartsWith("parallel", StringComparison.Ordinal)
+                ? results.FirstOrDefault(x => x.Variant == r.Variant && x.Engine == "sequential")?.CriticalPathTensors ?? r.CriticalPathTensors
+                : r.CriticalPathTensors;
+            return GpuLatencyPrediction.PredictMs(g, r.CriticalPathTensors, total, r.BytesReadPerStep);
+        }
+        var gpuBase = results.FirstOrDefault(r => r.Variant == o.BaselineVariant) is { } b0 ? Gpu(b0) : double.NaN;
+        Console.WriteLine($"PREDICTED on a GPU (not measured; {g.Device}: {g.LaunchUs} µs/call issued, {g.KernelUs} µs/kernel, {g.BandwidthGBs} GB/s, one stream):");
+        foreach (var r in results)
+            Console.WriteLine($"  {r.Variant,-14} {r.Engine,-16} {Gpu(r),7:F3} ms/token  ×{Gpu(r) / gpuBase:F2}");
         return results.All(r => r.TokensEqualSequential != false) ? 0 : 1;
     }
 

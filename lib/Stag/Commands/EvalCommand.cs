@@ -15,7 +15,7 @@ public sealed class EvalCommand : ICommand
     public string Usage => """
         stag eval --checkpoint <dir> [--text data/brown/test.jsonl.zst] [--tasks data/tasks/*.jsonl ...]
                   [--tokenizer brown-bpe|cl100k_base|o200k_base|bpe:<dir>|sp:<file.model>] [--bos ID]
-                  [--engine sequential|parallel|batched|recurrent|recurrent-selfprefill]
+                  [--engine sequential|parallel|batched|stacked|recurrent|recurrent-selfprefill]
                   [--max-docs 200] [--stride N] [--shots 0] [--seed 1234] [--max-examples N]
                   [--prompt 16] [--generate 32] [--free-sequences 16]
                   [--device auto|cpu|cuda] [--threads N] [--json] [--out results.json]

@@ -57,22 +57,21 @@ public static class DecodeBenchmark
             new DecodeBenchCase("baseline-2h", shape with { Stacks = 1, Weights = WeightSharing.Separate, LayersPerStack = 2 * h }, "sequential"),
             new DecodeBenchCase("separate-2xh", sep, "sequential"),
             new DecodeBenchCase("separate-2xh", sep, "parallel"),
+            new DecodeBenchCase("separate-2xh", sep, "stacked"),
             new DecodeBenchCase("shared-2xh", shared, "sequential"),
             new DecodeBenchCase("shared-2xh", shared, "parallel"),
             new DecodeBenchCase("shared-2xh", shared, "batched"),
+            new DecodeBenchCase("shared-2xh", shared, "stacked"),
             new DecodeBenchCase("shared-2xh", shared, "recurrent"),
         };
     }
 
-    public static IDecodingEngine MakeEngine(StagFormerModel model, string engine) => engine switch
-    {
-        "sequential" => new SequentialDecoder(model),
-        "parallel" => new StaggeredParallelDecoder(model),
-        "batched" => new BatchedSharedDecoder(model),
-        "recurrent" => new RecurrentDecoder(model, RecurrentPrefill.TwoPass),
-        "recurrent-selfprefill" => new RecurrentDecoder(model, RecurrentPrefill.Recurrent),
-        _ => throw new ArgumentException($"unknown engine '{engine}' (sequential, parallel, batched, recurrent, recurrent-selfprefill)"),
-    };
+    /// <summary>The thread engine with the old per-step set_num_threads on the caller: a benchmark case only, to measure the saving.</summary>
+    public const string ParallelPerStepThreads = "parallel-perstep";
+
+    public static IDecodingEngine MakeEngine(StagFormerModel model, string engine) => engine == ParallelPerStepThreads
+        ? new StaggeredParallelDecoder(model, callerThreads: CallerThreadSetting.PerStep)
+        : EngineKinds.Create(model, EngineKinds.Parse(engine));
 
     const int Rounds = 4, BlockWarmup = 2;
 
@@ -128,12 +127,16 @@ public static class DecodeBenchmark
             // Each case decodes in blocks of consecutive steps (warm caches, busy worker threads, as in real use);
             // blocks of all cases alternate over several rounds, so slow phases of the machine hit every case.
             int rounds = Math.Max(1, Math.Min(Rounds, o.Steps));
+            // The thread engine sets the caller's intra-op count once per session, not per step; the sessions here
+            // share this thread, so every block starts from the benchmark's own count.
+            int threads = torch.get_num_threads();
             for (int round = 0; round < rounds; round++)
                 for (int i = 0; i < running.Count; i++)
                 {
                     var r = running[(i + round) % running.Count];
                     int block = o.Steps / rounds + (round < o.Steps % rounds ? 1 : 0);
                     int warm = round == 0 ? o.Warmup : BlockWarmup;
+                    if (torch.get_num_threads() != threads) torch.set_num_threads(threads);
                     for (int step = 0; step < warm + block; step++)
                     {
                         r.Tokens.Add(r.Next!.data<long>().ToArray());
@@ -170,7 +173,7 @@ public static class DecodeBenchmark
                     r.PrefillMs, median, Percentile(steps, 0.1), Percentile(steps, 0.9), 1000.0 * o.Batch / median,
                     median / baseline, equal, mem.WeightBytes, recurrent ? mem.SelfKvBytes / 2 : mem.SelfKvBytes, mem.CrossKvBytes,
                     r.CriticalPathTensors, cost.Bytes, cost.Flops);
-                log?.Invoke($"{result.Variant,-14} {result.Engine,-12} decode {median,8:F3} ms/token  ×{result.RatioToBaseline:F2}  prefill {r.PrefillMs,8:F2} ms  tokens = sequential: {equal}");
+                log?.Invoke($"{result.Variant,-14} {result.Engine,-12} decode {median,8:F3} ms/token  ×{result.RatioToBaseline:F2}  prefill {r.PrefillMs,8:F2} ms  calls/step {r.CriticalPathTensors,5}  tokens = sequential: {equal}");
                 return result;
             }).ToList();
         }

@@ -25,8 +25,10 @@ public static class DecodeCost
         bool recurrent = engine.StartsWith("recurrent", StringComparison.Ordinal);
         int passes = recurrent ? 1 : c.Stacks, upperPasses = recurrent ? 1 : c.Stacks - 1;
 
-        // Weights read: per pass, except that one batched call reads shared weights once.
-        bool batchedShared = engine == "batched";
+        // Weights read: per pass, except that one batched call reads shared weights once (the batched engine, and
+        // the stacked engine on a shared-weights model). The stacked engine on separate weights reads each stack's
+        // slice of the stacked tensors once: the same bytes as the other engines, in p-times fewer calls.
+        bool batchedShared = engine == "batched" || (engine == "stacked" && c.Weights == WeightSharing.Shared);
         double weightReads = (batchedShared ? stackWeights + (c.Stacks > 1 ? crossWeights : 0) : passes * stackWeights + upperPasses * crossWeights) + head;
         double kvReads = 2.0 * d * batch * h * ((double)passes * context + (double)upperPasses * crossPositions);
         double bytes = (weightReads + kvReads) * elementBytes;

@@ -54,3 +54,28 @@ public sealed record LatencyModel(double FixedMs, double MsPerCall, double Bandw
         return new[] { v[0] / m[0, 0], v[1] / m[1, 1], v[2] / m[2, 2] };
     }
 }
+
+/// <summary>What a GPU is assumed to cost per kernel; these are assumptions, not measurements.</summary>
+/// <param name="LaunchUs">host time to issue one libtorch call (TorchSharp + dispatcher + CUDA launch)</param>
+/// <param name="KernelUs">device time of one tiny kernel (its floor, before its bytes)</param>
+/// <param name="BandwidthGBs">device memory bandwidth</param>
+public sealed record GpuAssumptions(string Device, double LaunchUs, double KernelUs, double BandwidthGBs)
+{
+    /// <summary>An H200 driven from TorchSharp: ~6 µs to issue a call, ~3 µs per small kernel, 4.8 TB/s HBM3e.</summary>
+    public static readonly GpuAssumptions H200 = new("H200 (assumed constants)", 6, 3, 4800);
+}
+
+/// <summary>
+/// A PREDICTION of decode time per token on a GPU, not a measurement (no GPU was used). A step on one CUDA stream
+/// takes the longer of (a) the host issuing the calls on its critical path and (b) the device running every
+/// kernel of the step one after another (one stream: the thread engine's stacks do not overlap on the device)
+/// plus the step's bytes at full bandwidth. At batch 1 (a) and (b)'s kernel floor dominate: launch-bound, so
+/// time ∝ calls, and the stacked engine's p-fold fewer calls are what counts.
+/// </summary>
+public static class GpuLatencyPrediction
+{
+    /// <param name="criticalCalls">calls on the host's critical path (the benchmark's calls/step)</param>
+    /// <param name="totalCalls">calls of the whole step, over all threads (= the sequential engine's count for the thread engine)</param>
+    public static double PredictMs(GpuAssumptions g, double criticalCalls, double totalCalls, double bytes) =>
+        Math.Max(criticalCalls * g.LaunchUs / 1e3, totalCalls * g.KernelUs / 1e3 + bytes / (g.BandwidthGBs * 1e9) * 1e3);
+}

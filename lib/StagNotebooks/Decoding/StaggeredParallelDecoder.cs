@@ -10,17 +10,22 @@ namespace StagNotebooks.Decoding;
 /// thread also projects its fresh output into the cross-attention K/V of the stack above (balancing the work:
 /// the upper stack has the cross-attention, the lower one the projection); the upper stack appends them at the
 /// start of the next step. Prefill is the teacher-forced pass, stacks in sequence.
-/// On CUDA the threads overlap kernel launches; TorchSharp 0.107 exposes no stream API to give each stack a stream.
+/// On CUDA the threads overlap kernel launches; TorchSharp 0.107 exposes no stream API to give each stack a stream
+/// (see <see cref="StackedDecoder"/> for the path that batches the stacks instead). While a session is open its
+/// caller thread runs with the per-stack intra-op thread count (set once, restored on dispose).
 /// </summary>
 public sealed class StaggeredParallelDecoder : IDecodingEngine
 {
     public StagFormerModel Model { get; }
     /// <summary>libtorch intra-op threads per stack (default: the cores shared evenly between the p stacks).</summary>
     public int ThreadsPerStack { get; }
-    public string Name => "parallel";
+    /// <summary>When the caller thread's intra-op count is set (default: once per session).</summary>
+    public CallerThreadSetting CallerThreads { get; }
+    public string Name => CallerThreads == CallerThreadSetting.PerSession ? "parallel" : "parallel-perstep";
 
-    public StaggeredParallelDecoder(StagFormerModel model, int? threadsPerStack = null)
+    public StaggeredParallelDecoder(StagFormerModel model, int? threadsPerStack = null, CallerThreadSetting callerThreads = CallerThreadSetting.PerSession)
     {
+        CallerThreads = callerThreads;
         if (model.Config.Stacks > 1 && model.Config.CrossLag == 0)
             throw new ArgumentException("the parallel engine needs staggered cross-attention (CrossLag = 1): with CrossLag = 0 stack s waits for stack s−1 at the same position");
         Model = model;
@@ -46,7 +51,7 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
             _model = engine.Model;
             int p = _model.Config.Stacks;
             _cache = _model.NewCache(batch, capacity);
-            _workers = new StackWorkers(p, engine.ThreadsPerStack);
+            _workers = new StackWorkers(p, engine.ThreadsPerStack, engine.CallerThreads);
             _projectors = Enumerable.Range(0, p).Select(s => s == 0 ? null : new MemoryProjector(_model, _model.StackFor(s))).ToArray();
             _pendingMemory = new (Tensor[] K, Tensor[] V)?[p];
             _producedMemory = new (Tensor[] K, Tensor[] V)?[p];

@@ -62,3 +62,33 @@ public class LatencyModelTests
         Assert.True(sharedMatched.DModel < wide.DModel);
     }
 }
+
+public class StackedCostTests
+{
+    [Fact]
+    public void The_stacked_engine_reads_what_the_others_read_and_shared_weights_once()
+    {
+        var shape = ModelShapes.Get("cpu-2xh-separate");
+        var separate = ModelVariants.Apply(shape, "separate-2xh");
+        var shared = ModelVariants.Apply(shape, "shared-2xh");
+        Assert.Equal(DecodeCost.PerStep(separate, "parallel", 4, 128, 4).Bytes, DecodeCost.PerStep(separate, "stacked", 4, 128, 4).Bytes);
+        Assert.Equal(DecodeCost.PerStep(shared, "batched", 4, 128, 4).Bytes, DecodeCost.PerStep(shared, "stacked", 4, 128, 4).Bytes);
+        Assert.True(DecodeCost.PerStep(shared, "stacked", 1, 128, 4).Bytes < DecodeCost.PerStep(shared, "parallel", 1, 128, 4).Bytes);
+    }
+
+    [Fact]
+    public void The_gpu_prediction_is_launch_bound_at_batch_1_and_counts_every_kernel_on_one_stream()
+    {
+        var g = GpuAssumptions.H200;
+        // Measured calls/step at cpu-h, batch 1: baseline 2h 192; separate 2×h sequential 337, threads 150 (critical path), stacked 127.
+        double bytes = 30e6;
+        double baseline = GpuLatencyPrediction.PredictMs(g, 192, 192, bytes);
+        double threads = GpuLatencyPrediction.PredictMs(g, 150, 337, bytes);
+        double stacked = GpuLatencyPrediction.PredictMs(g, 127, 127, bytes);
+        Assert.Equal(192 * g.LaunchUs / 1e3, baseline, 9);                 // launch-bound: the bytes take 6 µs
+        Assert.True(stacked < baseline && stacked < threads, $"stacked {stacked}, baseline {baseline}, threads {threads}");
+        Assert.Equal(337 * g.KernelUs / 1e3 + bytes / 4.8e12 * 1e3, threads, 9);   // one stream: every stack's kernels in a row
+        // Bandwidth-bound when the bytes are large.
+        Assert.Equal(127 * g.KernelUs / 1e3 + 48.0, GpuLatencyPrediction.PredictMs(g, 127, 127, 0.048 * 4.8e12), 6);   // 48 ms of bytes
+    }
+}

@@ -15,6 +15,7 @@ public class EngineEquivalenceTests
         yield return new SequentialDecoder(m);
         if (m.Config.Stacks > 1) yield return new StaggeredParallelDecoder(m);
         if (m.Config.Stacks > 1 && m.Config.Weights == WeightSharing.Shared) yield return new BatchedSharedDecoder(m);
+        yield return new StackedDecoder(m);
     }
 
     [Theory, MemberData(nameof(Names))]
@@ -93,5 +94,35 @@ public class EngineEquivalenceTests
         var e = Assert.Throws<ArgumentException>(() => new StaggeredParallelDecoder(m));
         Assert.Equal("the parallel engine needs staggered cross-attention (CrossLag = 1): with CrossLag = 0 stack s waits for stack s−1 at the same position", e.Message);
         Assert.Throws<ArgumentException>(() => new BatchedSharedDecoder(m));
+        Assert.Throws<ArgumentException>(() => new StackedDecoder(m));
+    }
+
+    [Fact]
+    public void The_thread_engine_sets_the_callers_thread_count_once_and_restores_it()
+    {
+        var c = Variants.Tiny with { Stacks = 2 };
+        using var scope = torch.NewDisposeScope();
+        var m = Variants.Model(c);
+        int before = torch.get_num_threads();
+        int perStack = before + 1;   // differs from the caller's, so the session must change it
+        var prompt = Variants.Tokens(c, batch: 1, length: 3);
+        var reference = TextGenerator.Generate(new SequentialDecoder(m), prompt, 6).Tokens;
+        using (var session = new StaggeredParallelDecoder(m, threadsPerStack: perStack).Start(1))
+        {
+            session.Prefill(prompt);
+            session.Step(prompt.narrow(1, 2, 1));
+            Assert.Equal(perStack, torch.get_num_threads());   // kept between steps: no set_num_threads per step
+            session.Step(prompt.narrow(1, 2, 1));
+            Assert.Equal(perStack, torch.get_num_threads());
+        }
+        Assert.Equal(before, torch.get_num_threads());        // restored with the session
+        using (var session = new StaggeredParallelDecoder(m, threadsPerStack: perStack, callerThreads: CallerThreadSetting.PerStep).Start(1))
+        {
+            session.Prefill(prompt);
+            session.Step(prompt.narrow(1, 2, 1));
+            Assert.Equal(before, torch.get_num_threads());    // the old behaviour: restored after every step
+        }
+        Assert.Equal(reference, TextGenerator.Generate(new StaggeredParallelDecoder(m, threadsPerStack: perStack), prompt, 6).Tokens);
+        Assert.Equal(before, torch.get_num_threads());
     }
 }
