@@ -72,4 +72,7 @@ public sealed record FigureFolder(string Path, Provenance Provenance)
     }
 
     public override string ToString() => Path;
+
+    /// <summary>The folder itself, where a plain path is wanted (e.g. <c>Directory.CreateDirectory(figures)</c>).</summary>
+    public static implicit operator string(FigureFolder folder) => folder.Path;
 }
