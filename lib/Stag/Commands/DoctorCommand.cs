@@ -28,7 +28,7 @@ public sealed class DoctorCommand : ICommand
         var r = DoctorReport.Collect(device, measure: !noMeasure);
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine(JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
             return 0;
         }
         var t = new Table().Border(TableBorder.Rounded).AddColumn("check").AddColumn("result");
@@ -38,7 +38,7 @@ public sealed class DoctorCommand : ICommand
         t.AddRow("OS / .NET", Markup.Escape($"{r.Os} / {r.DotNet}"));
         t.AddRow("CUDA", r.CudaAvailable ? Markup.Escape($"{r.CudaDeviceCount} device(s): {string.Join(", ", r.CudaDevices)}") : "not available");
         t.AddRow("threads", $"{r.Threads} (logical cores {r.LogicalCores})");
-        t.AddRow("libstdc++ fix", r.CompatFixActive ? "active (libstagcompat.so loaded)" : "not needed on this host");
+        t.AddRow("libstdc++ fix", Markup.Escape(r.LibStdCxx));
         t.AddRow("device", r.Device);
         if (!noMeasure)
         {

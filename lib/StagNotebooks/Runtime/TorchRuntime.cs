@@ -7,9 +7,6 @@ namespace StagNotebooks.Runtime;
 /// <summary>Loads TorchSharp, picks the compute device at run time, and reports what was loaded.</summary>
 public static class TorchRuntime
 {
-    /// <summary>Name of the shim the build adds on hosts whose libstdc++ lacks GLIBCXX_3.4.32 (build/libtorch-compat.sh).</summary>
-    public const string CompatShimName = "libstagcompat.so";
-
     static readonly object Gate = new();
     static string? _loadError;
     static bool _loaded;
@@ -47,16 +44,8 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>True when the libstdc++ shim is mapped into this process, i.e. the build's compatibility fix is what let libtorch load.</summary>
-    public static bool CompatFixActive
-    {
-        get
-        {
-            if (!OperatingSystem.IsLinux()) return false;
-            try { return File.ReadLines("/proc/self/maps").Any(l => l.EndsWith("/" + CompatShimName, StringComparison.Ordinal)); }
-            catch (IOException) { return false; }
-        }
-    }
+    /// <summary>Whether the build's libstdc++ patch (GLIBCXX_3.4.32 weak) is in effect for the libLibTorchSharp.so this process loaded.</summary>
+    public static LibStdCxxCompat LibStdCxx { get { EnsureLoaded(); return LibStdCxxCompat.Inspect(); } }
 
     public static bool CudaAvailable { get { EnsureLoaded(); return torch.cuda.is_available(); } }
 
@@ -92,14 +81,30 @@ public static class TorchRuntime
         var inner = e;
         var details = new List<string>();
         while (inner != null) { details.Add(inner.Message); inner = inner.InnerException; }
+        var loader = LoaderError();
+        if (loader != null) details.Add("The dynamic loader says: " + loader);
         var all = string.Join(" ", details);
         var hint = all.Contains("GLIBCXX", StringComparison.Ordinal) || (OperatingSystem.IsLinux() && all.Contains("libtorch-cpu-linux-x64", StringComparison.Ordinal))
-            ? "This host's libstdc++ is older than TorchSharp's native library expects (GLIBCXX_3.4.32). The build applies a fix automatically " +
-              "(build/libtorch-compat.sh; it needs g++, binutils and patchelf): rebuild with `dotnet build`, and make sure this process loads the " +
-              "build output rather than an unpatched copy from elsewhere. See environment.md, 'libstdc++'."
+            ? "This host's libstdc++ is older than TorchSharp's native library expects (GLIBCXX_3.4.32). Every Linux build marks that " +
+              "requirement weak in the package-cache copy of libLibTorchSharp.so (build/ElfVersionPatch.cs): rebuild with `dotnet build`, and make " +
+              "sure this process loads the build output rather than an unpatched copy from elsewhere. See environment.md, 'libstdc++'."
             : $"Check that the TorchSharp backend package for this platform is referenced (this build: '{Backend}', chosen with -p:TorchBackend=cpu|cuda-windows|cuda-linux) " +
               "and that its native files were copied next to the application. See environment.md.";
         return $"TorchSharp {TorchSharpVersion} could not load its native libtorch backend: {all.Trim()} {hint}";
+    }
+
+    /// <summary>TorchSharp's message hides dlopen's reason; loading its native library ourselves shows it (e.g. "version `GLIBCXX_3.4.32' not found").</summary>
+    static string? LoaderError()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        var dir = Path.GetDirectoryName(typeof(torch).Assembly.Location);
+        if (string.IsNullOrEmpty(dir)) return null;
+        var candidate = new[] { Path.Combine(dir, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"), Path.Combine(dir, "libLibTorchSharp.so") }
+            .FirstOrDefault(File.Exists);
+        if (candidate == null) return null;
+        try { System.Runtime.InteropServices.NativeLibrary.Load(candidate); return null; }
+        catch (DllNotFoundException e) { return e.Message; }
+        catch (BadImageFormatException e) { return e.Message; }
     }
 }
 

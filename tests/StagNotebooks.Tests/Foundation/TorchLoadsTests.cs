@@ -33,15 +33,20 @@ public class TorchLoadsTests
     }
 
     [Fact]
-    public void Compat_fix_is_active_exactly_when_the_host_lacks_GLIBCXX_3_4_32()
+    public void Doctor_reads_the_weak_flag_from_the_libLibTorchSharp_this_process_loaded()
     {
-        TorchRuntime.EnsureLoaded();
-        if (!OperatingSystem.IsLinux()) { Assert.False(TorchRuntime.CompatFixActive); return; }
-        var libstdcxx = new[] { "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6" }
-            .FirstOrDefault(File.Exists);
-        Assert.NotNull(libstdcxx);
-        bool hostHasSymbolVersion = System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(libstdcxx!)).Contains("GLIBCXX_3.4.32");
-        Assert.Equal(!hostHasSymbolVersion, TorchRuntime.CompatFixActive);
+        var compat = TorchRuntime.LibStdCxx;
+        if (!OperatingSystem.IsLinux()) { Assert.Null(compat.LoadedLibrary); return; }
+        // Every Linux build patches, whatever the host's libstdc++: the loaded copy asks for GLIBCXX_3.4.32 weakly.
+        Assert.NotNull(compat.LoadedLibrary);
+        Assert.Equal(LibStdCxxCompat.TorchSharpNative, Path.GetFileName(compat.LoadedLibrary));
+        Assert.True(compat.PatchInEffect, compat.Describe());
+        Assert.Equal(VersionNeedState.Weak, ElfVersionNeeds.Read(compat.LoadedLibrary!, "GLIBCXX_3.4.32"));
+        // The host check agrees with a plain byte search of the libstdc++ the process mapped.
+        Assert.NotNull(compat.LibStdCxx);
+        bool hostHasVersion = System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(compat.LibStdCxx!)).Contains("GLIBCXX_3.4.32\0");
+        Assert.Equal(hostHasVersion, compat.LibStdCxxHasVersion);
+        Assert.Equal($"GLIBCXX_3.4.32 weak in {compat.LoadedLibrary} (system libstdc++ {(hostHasVersion ? "has" : "lacks")} it: {compat.LibStdCxx})", compat.Describe());
     }
 
     [Theory]
