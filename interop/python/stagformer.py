@@ -49,6 +49,9 @@ class StagFormerConfig:
     Dropout: float = 0.0
     MaxContext: int = 256
     NormEps: float = 1e-6
+    # Initialisation options of the workbench (they change how weights start, not the forward pass):
+    ZeroInitCrossOutput: bool = False  # cross-attention output projections start at zero
+    ResidualInit: str = "TotalDepth"   # TotalDepth: 0.02/sqrt(2*p*h) | StackDepth: 0.02/sqrt(2*h)
 
     @property
     def head_dim(self) -> int:
@@ -274,11 +277,15 @@ class StagFormer(nn.Module):
     @torch.no_grad()
     def reset_parameters(self):
         """GPT-2 style, as the workbench: N(0, 0.02); o_proj/down_proj N(0, 0.02/sqrt(2 p h)); norms 1; null slot kept."""
-        out_std = 0.02 / math.sqrt(2.0 * self.config.Stacks * self.config.LayersPerStack)
+        depth = self.config.LayersPerStack * (1 if self.config.ResidualInit == "StackDepth" else self.config.Stacks)
+        out_std = 0.02 / math.sqrt(2.0 * depth)
         for name, p in self.named_parameters():
             if name.endswith("norm.weight") or name == "stack_mix" or "null_" in name:
                 continue
             output = name.endswith("o_proj.weight") or name.endswith("down_proj.weight")
+            if output and self.config.ZeroInitCrossOutput and "cross_attn" in name:
+                nn.init.zeros_(p)
+                continue
             nn.init.normal_(p, 0.0, out_std if output else 0.02)
 
     def stack_for(self, s: int) -> LayerStack:

@@ -21,17 +21,24 @@ public sealed class Figure
     public int Width => Layout["width"]?.GetValue<int>() ?? 900;
     public int Height => Layout["height"]?.GetValue<int>() ?? 520;
 
-    public string DataJson() => Data.ToJsonString(Options);
+    public string DataJson() => Script(Data.ToJsonString(Options));
 
     public string LayoutJson()
     {
         var layout = (JsonObject)Layout.DeepClone();
         if (Provenance is { Length: > 0 } p)
-            layout["title"] = new JsonObject { ["text"] = $"{Title}<br><sup>{System.Net.WebUtility.HtmlEncode(p)}</sup>" };
-        return layout.ToJsonString(Options);
+            layout["title"] = new JsonObject { ["text"] = $"{Title}<br><sup>{p}</sup>" };
+        return Script(layout.ToJsonString(Options));
     }
 
-    static readonly JsonSerializerOptions Options = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    // Text stays readable in the saved HTML (·, ≤, ×); "</" is the one sequence that could end the <script> early.
+    static string Script(string json) => json.Replace("</", "<\\/");
+
+    static readonly JsonSerializerOptions Options = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public override string ToString() => $"Figure \"{Title}\" ({Data.Count} traces)";
 }

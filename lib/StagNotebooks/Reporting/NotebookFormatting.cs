@@ -20,10 +20,16 @@ public static class NotebookFormatting
 
     public static int MaxTableRows { get; set; } = 25;
 
+    /// <summary>
+    /// Registers the formatters (once per process) and starts a new notebook: its first figure embeds plotly.js
+    /// again. setup.csx calls this at the top of every notebook, and the headless runner hosts one kernel per
+    /// notebook in one process, so "first figure of the notebook" cannot be a process-wide flag.
+    /// </summary>
     public static void Register()
     {
         lock (Gate)
         {
+            _plotlyShown = false;
             if (_registered) return;
             _registered = true;
         }

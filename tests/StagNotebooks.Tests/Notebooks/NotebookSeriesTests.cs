@@ -23,11 +23,20 @@ public class NotebookSeriesTests
         var runs = NotebookSeries.Run(TestPaths.Repo("notebooks"), parameters, dir.File("executed"));
         foreach (var run in runs) NotebookValidity.AssertValid(run.Output);
         Assert.Equal(notebooks.Count, runs.Count);
-        foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/validation-loss.html", "04-quality/tasks.md",
-                                     "05-window/window-quality.csv", "06-decode-latency/table2.csv", "07-recurrent/free-running.md", "08-more-stacks/stacks-loss.html", "09-probing/cka.html",
-                                     "10-beyond/summary.md", "10-beyond/equal-memory-throughput.csv" })
+        foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/smoke/validation-loss.html", "03-training/smoke/verdicts.md",
+                                     "04-quality/smoke/tasks.md", "05-window/smoke/window-quality.csv", "06-decode-latency/tiny-baseline/table2.csv",
+                                     "06-decode-latency/tiny-baseline/compared-with-paper.csv", "06-decode-latency/tiny-baseline/gpu-prediction.csv",
+                                     "07-recurrent/smoke/free-running.md", "08-more-stacks/smoke/stacks-loss.html", "09-probing/smoke/cka.html",
+                                     "10-beyond/smoke/summary.md", "10-beyond/smoke/equal-memory-throughput.csv" })
             Assert.True(File.Exists(dir.File(Path.Combine("figures", name))), $"missing figure {name}");
-        Assert.Contains("plotly.js v2", File.ReadAllText(dir.File("figures/03-training/validation-loss.html")));
+        Assert.Contains("plotly.js v2", File.ReadAllText(dir.File("figures/03-training/smoke/validation-loss.html")));
+        Assert.Contains("preset smoke · 1 seed · commit ", File.ReadAllText(dir.File("figures/03-training/smoke/validation-loss.html")));
+        // Every executed notebook that shows a figure carries plotly.js itself (each notebook had its own kernel).
+        foreach (var run in runs)
+        {
+            var text = File.ReadAllText(run.Output);
+            if (text.Contains("Plotly.newPlot(")) Assert.True(text.Contains("plotly.js v2"), $"{run.Output}: figures without plotly.js");
+        }
         Assert.True(Directory.GetDirectories(dir.File("runs")).Length >= 8, "the series trains its models into RunsRoot");
     }
 }
