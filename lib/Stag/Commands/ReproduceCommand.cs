@@ -10,7 +10,7 @@ public sealed class ReproduceCommand : ICommand
     public string Usage => """
         stag reproduce [--preset cpu-small] [--seeds 1] [--device auto|cpu|cuda] [-p Name=value ...] [--threads N]
 
-          Runs notebooks/00-… to 10-… in order with these parameters (each notebook takes the ones it declares),
+          Runs notebooks/00-… to 11-… in order with these parameters (each notebook takes the ones it declares),
           each in its own process on a fresh .NET Interactive kernel, so nothing one notebook held outlives it.
           Trained runs are found in runs/ by config hash and reused, so nothing trains twice; an interrupted
           reproduce resumes. Executed notebooks go to figures/notebooks/, charts (HTML, PNG with Chromium) and
@@ -23,6 +23,7 @@ public sealed class ReproduceCommand : ICommand
         {
             ["Preset"] = args.Get("preset", "cpu-small"),
             ["Seeds"] = args.GetInt("seeds", 1).ToString(),
+            ["SynthSeeds"] = args.GetInt("seeds", 1).ToString(),   // notebook 11's seeds (its presets are its own)
             ["Device"] = args.Get("device", "auto"),
         };
         foreach (var p in args.All("p"))

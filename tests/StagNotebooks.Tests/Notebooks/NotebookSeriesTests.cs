@@ -17,9 +17,10 @@ public class NotebookSeriesTests
             ["Preset"] = "smoke", ["RunsRoot"] = dir.File("runs"), ["FiguresRoot"] = dir.File("figures"),
             ["MaxDocs"] = "2", ["MaxExamples"] = "8", ["Sequences"] = "2", ["Prompts"] = "1",
             ["Shape"] = "tiny-baseline", ["Steps"] = "8", ["StudySteps"] = "3", ["Batches"] = "1,2", ["Contexts"] = "8",
+            ["SynthPreset"] = "synth-smoke", ["SynthSeeds"] = "1", ["Tasks"] = "induction,pointer-2",
         };
         var notebooks = NotebookSeries.Notebooks(TestPaths.Repo("notebooks"));
-        Assert.Equal(new[] { "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10" }, notebooks.Select(n => Path.GetFileName(n)[..2]));
+        Assert.Equal(new[] { "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11" }, notebooks.Select(n => Path.GetFileName(n)[..2]));
         var runs = NotebookSeries.Run(TestPaths.Repo("notebooks"), parameters, dir.File("executed"));
         foreach (var run in runs) NotebookValidity.AssertValid(run.Output);
         Assert.Equal(notebooks.Count, runs.Count);
@@ -27,7 +28,8 @@ public class NotebookSeriesTests
                                      "04-quality/smoke/tasks.md", "05-window/smoke/window-quality.csv", "06-decode-latency/tiny-baseline/table2.csv",
                                      "06-decode-latency/tiny-baseline/compared-with-paper.csv", "06-decode-latency/tiny-baseline/gpu-prediction.csv",
                                      "07-recurrent/smoke/free-running.md", "08-more-stacks/smoke/stacks-loss.html", "09-probing/smoke/cka.html",
-                                     "10-beyond/smoke/summary.md", "10-beyond/smoke/equal-memory-throughput.csv" })
+                                     "10-beyond/smoke/summary.md", "10-beyond/smoke/equal-memory-throughput.csv",
+                                     "11-synthetic/synth-smoke/matrix.md", "11-synthetic/synth-smoke/verdicts.md", "11-synthetic/synth-smoke/accuracy.html" })
             Assert.True(File.Exists(dir.File(Path.Combine("figures", name))), $"missing figure {name}");
         Assert.Contains("plotly.js v2", File.ReadAllText(dir.File("figures/03-training/smoke/validation-loss.html")));
         Assert.Contains("preset smoke · 1 seed · commit ", File.ReadAllText(dir.File("figures/03-training/smoke/validation-loss.html")));
