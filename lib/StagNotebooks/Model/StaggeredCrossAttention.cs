@@ -73,9 +73,20 @@ public sealed class StaggeredCrossAttention : nn.Module
             cache.Append(newK, newV);   // after the concatenation above copied what a ring slot may overwrite
         }
         var queryPos = torch.arange(start, start + t, dtype: ScalarType.Int64, device: x.device);
-        var visible = keyPos.unsqueeze(0) <= (queryPos.unsqueeze(1) - _lag);           // (T, Tk): strictly past when lag = 1
-        if (_window is int w) visible = visible & (keyPos.unsqueeze(0) > (queryPos.unsqueeze(1) - _lag - w));
+        var visible = VisibleKeys(queryPos, keyPos, _lag, _window);                        // (T, Tk)
         return Attend(x, start, k, v, visible, rope, layer, keyPos).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The staggering rule: query position i may use memory key position k iff k ≤ i − lag (lag 1: strictly past;
+    /// 0: the non-staggered control) and, with a window w, k &gt; i − lag − w. (T) × (Tk) positions → (T, Tk) bools.
+    /// The mask pictures of the notebooks are drawn from this function.
+    /// </summary>
+    public static Tensor VisibleKeys(Tensor queryPos, Tensor keyPos, int lag, int? window)
+    {
+        var visible = keyPos.unsqueeze(0) <= (queryPos.unsqueeze(1) - lag);
+        if (window is int w) visible = visible & (keyPos.unsqueeze(0) > (queryPos.unsqueeze(1) - lag - w));
+        return visible;
     }
 
     /// <summary>

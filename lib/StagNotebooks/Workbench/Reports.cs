@@ -120,9 +120,14 @@ public static class Reports
     }
 
     /// <summary>Which key positions each query position may use: 1 = visible (for mask pictures).</summary>
-    public static double[][] Mask(int length, int lag, int? window) =>
-        Enumerable.Range(0, length).Select(i => Enumerable.Range(0, length)
-            .Select(k => k <= i - lag && (window is null || k > i - lag - window) ? 1.0 : 0.0).ToArray()).ToArray();
+    public static double[][] Mask(int length, int lag, int? window)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var positions = TorchSharp.torch.arange(length, dtype: TorchSharp.torch.ScalarType.Int64);
+        var visible = Model.StaggeredCrossAttention.VisibleKeys(positions, positions, lag, window).to(TorchSharp.torch.ScalarType.Float64);   // the model's own rule
+        var flat = visible.data<double>().ToArray();
+        return Enumerable.Range(0, length).Select(i => flat.AsSpan(i * length, length).ToArray()).ToArray();
+    }
 
     /// <summary>
     /// The figure folder of a notebook at a preset and seed count: figures/&lt;notebook&gt;/&lt;preset&gt;[-Nseeds]/ under
