@@ -29,7 +29,7 @@ public sealed record FreeRunningResult(string Engine, int Sequences, long Tokens
 /// Scores held-out sequences with the states a decoding engine builds step by step, instead of teacher forcing:
 /// prefill the first k tokens, then feed the ground-truth tokens one step at a time and accumulate the NLL of
 /// each next token from the step's logits. For exact engines this equals the teacher-forced loss; for recurrent
-/// decoding it is the honest measure (STAGFORMER.md §3, §5 item 6). Also: greedy continuations vs. ground truth.
+/// decoding it is the honest measure (the reviewers' main complaint about the paper). Also: greedy continuations vs. ground truth.
 /// </summary>
 public static class FreeRunningEvaluator
 {

@@ -1,6 +1,6 @@
 namespace StagNotebooks.Model;
 
-/// <summary>Named model shapes: the paper's (§4 of STAGFORMER.md) and small CPU ones.</summary>
+/// <summary>Named model shapes: the paper's (from the authors' replies: d 1536, GeGLU 12288, 12 heads, 256K vocabulary) and small CPU ones.</summary>
 public static class ModelShapes
 {
     // Paper: d 1536, GeGLU FFN 12288, 12 heads, context 1024, 256K SentencePiece vocabulary.

@@ -109,7 +109,7 @@ public static class FigureWriter
             .SelectMany(n => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Select(d => Path.Combine(d, n)))
             .FirstOrDefault(File.Exists));
 
-    /// <summary>A PNG screenshot of the chart by headless Chromium (offline flags as ENVIRONMENT.md gives), or null without one.</summary>
+    /// <summary>A PNG screenshot of the chart by headless Chromium (offline flags: no network, no first-run, a fresh profile), or null without one.</summary>
     public static byte[]? RenderPng(Figure figure)
     {
         if (Chromium is null || !RenderPngs) return null;

@@ -55,7 +55,7 @@ public sealed class Trainer : IDisposable
         var named = model.named_parameters().ToList();
         var decay = named.Where(x => Decays(x.name, x.parameter, c)).Select(x => x.parameter).ToList();
         var noDecay = named.Where(x => !Decays(x.name, x.parameter, c)).Select(x => x.parameter).ToList();
-        // ParamGroup(params, weight_decay) would reset lr and betas to defaults: pass full Options (ENVIRONMENT.md).
+        // ParamGroup(params, weight_decay) would reset lr and betas to defaults: pass full Options (TorchSharp 0.107 behaviour).
         AdamW.Options Opts(double wd) => new() { LearningRate = c.LearningRate, beta1 = c.Beta1, beta2 = c.Beta2, eps = 1e-8, weight_decay = wd };
         var groups = new List<AdamW.ParamGroup> { new(decay, Opts(c.WeightDecay)) };
         if (noDecay.Count > 0) groups.Add(new(noDecay, Opts(0)));
