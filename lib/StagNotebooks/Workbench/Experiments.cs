@@ -36,7 +36,8 @@ public static class Experiments
     /// runs/&lt;preset&gt;-&lt;label&gt;-&lt;id&gt;. A finished run with the same config and data is returned as is.
     /// </summary>
     public static TrainResult Train(TrainConfig config, string label, PackedDataset data, string? runsRoot = null,
-                                    Action<TrainProgress>? progress = null, string device = "auto", CancellationToken cancel = default)
+                                    Action<TrainProgress>? progress = null, string device = "auto", CancellationToken cancel = default,
+                                    Action<string>? log = null)
     {
         var run = RunDirectory.Open(runsRoot ?? RepoPaths.Runs, RunDirectory.DefaultName(config, label, data.Id), config, data.Id);
         if (run.IsComplete)
@@ -48,14 +49,14 @@ public static class Experiments
         using var train = data.Open("train");
         using var val = data.Open("val");
         using var trainer = new Trainer(run, new RandomWindowBatches(train, config.Seed), new SequentialWindows(val, data.Manifest.Splits["val"].BytesPerToken),
-                                        dev, PeakGflops(dev));
+                                        dev, PeakGflops(dev)) { Log = log };
         return trainer.Run(progress, cancel);
     }
 
     /// <summary>The model of a finished run: its best checkpoint (lowest validation loss), or the last one.</summary>
     public static StagFormerModel LoadModel(RunDirectory run, bool best = true, string device = "auto")
     {
-        var folder = best && Directory.Exists(run.BestCheckpoint) ? run.BestCheckpoint : run.LastCheckpoint;
+        var folder = best && Checkpoint.Exists(run.BestCheckpoint) ? run.BestCheckpoint : run.LastCheckpoint;
         var model = Checkpoint.Load(folder, TorchRuntime.ResolveDevice(device));
         model.eval();
         return model;
