@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Text.Json;
+using StagNotebooks.Model;
+using StagNotebooks.Training;
+using Xunit.Abstractions;
+
+namespace StagNotebooks.Tests.Training;
+
+/// <summary>
+/// Fault injection that really kills: `stag train` (smoke, a checkpoint every 4 steps) runs as a child process and is
+/// SIGKILLed at random moments 20 times — a test hook widens the window inside checkpoint commits — and resumed each
+/// time. Every step's loss must equal an uninterrupted run's bit for bit, the final weights must be identical, and
+/// (since a silent restart from step 0 would give the same numbers) each kill may cost at most one checkpoint interval.
+/// </summary>
+public class KillResumeTests(ITestOutputHelper output)
+{
+    const int Steps = 48, Interval = 4, Kills = 20;
+    static readonly string[] Args = { "train", "--preset", "smoke", "--threads", "1", "--set", $"MaxSteps={Steps}",
+                                      "--set", $"CheckpointEvery={Interval}", "--set", "EvalEvery=16" };
+
+    static Process Start(string runs, string stepLog)
+    {
+        var dll = TestPaths.Repo("lib", "Stag", "bin", "Release", "net8.0", "stag.dll");
+        Assert.True(File.Exists(dll), $"{dll} not built (dotnet build StagNotebooks.sln -c Release)");
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in Args.Concat(new[] { "--runs", runs })) psi.ArgumentList.Add(a);
+        psi.Environment["STAG_TEST_STEP_LOG"] = stepLog;
+        psi.Environment["STAG_TEST_CHECKPOINT_PAUSE_MS"] = "15";
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { }; p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine(); p.BeginErrorReadLine();
+        return p;
+    }
+
+    static List<(int Pid, int Step)> ReadLog(string path) => !File.Exists(path) ? new() :
+        File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => l.Split(' ')).Select(a => (int.Parse(a[0]), int.Parse(a[1]))).ToList();
+
+    static string RunFolder(string runs) => Directory.GetDirectories(runs).Single();
+
+    [Fact]
+    public void Twenty_SIGKILLs_lose_nothing_and_each_costs_at_most_one_checkpoint_interval()
+    {
+        using var dir = new TestPaths.TempDir();
+        string refRuns = dir.File("ref"), runs = dir.File("killed");
+
+        using (var p = Start(refRuns, dir.File("ref-steps.log"))) { p.WaitForExit(); Assert.Equal(0, p.ExitCode); }
+
+        var rng = new Random(20261202);
+        var killedPids = new List<int>();
+        int insideCommit = 0;
+        while (killedPids.Count < Kills)
+        {
+            var log = dir.File("steps.log");
+            using var p = Start(runs, log);
+            // Wait until this launch has executed a step, then kill at a random moment of the next ~0.4 s.
+            while (!p.HasExited && !ReadLog(log).Any(e => e.Pid == p.Id)) Thread.Sleep(10);
+            if (p.HasExited) { Assert.Equal(0, p.ExitCode); break; }   // finished before we could kill it
+            Thread.Sleep(rng.Next(0, 400));
+            if (p.HasExited) { Assert.Equal(0, p.ExitCode); break; }
+            p.Kill(entireProcessTree: true);                        // SIGKILL
+            p.WaitForExit();
+            killedPids.Add(p.Id);
+            var ck = Path.Combine(RunFolder(runs), "checkpoints");
+            if (Directory.Exists(ck) && Directory.GetDirectories(ck).Any(d => d.Contains(".tmp-"))) insideCommit++;
+        }
+        Assert.Equal(Kills, killedPids.Count);   // the run must still have been going at every kill
+        using (var p = Start(runs, dir.File("steps.log"))) { p.WaitForExit(); Assert.Equal(0, p.ExitCode); }
+
+        // Bit for bit: every step's loss (and validation loss), and the final weights and optimizer state.
+        var want = MetricsLog.ReadFrom(RunFolder(refRuns));
+        var got = MetricsLog.ReadFrom(RunFolder(runs));
+        Assert.Equal(Enumerable.Range(1, Steps), got.Select(m => m.Step));
+        Assert.Equal(want.Select(m => BitConverter.DoubleToInt64Bits(m.Loss)), got.Select(m => BitConverter.DoubleToInt64Bits(m.Loss)));
+        Assert.Equal(want.Select(m => m.ValLoss), got.Select(m => m.ValLoss));
+        var csvSteps = File.ReadAllLines(Path.Combine(RunFolder(runs), "metrics.csv")).Skip(1).Select(l => int.Parse(l.Split(',')[0]));
+        Assert.Equal(Enumerable.Range(1, Steps), csvSteps);
+        string refCk = Checkpoint.Resolve(Path.Combine(RunFolder(refRuns), "checkpoints", "last")), ck2 = Checkpoint.Resolve(Path.Combine(RunFolder(runs), "checkpoints", "last"));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(refCk, Checkpoint.WeightsFile)), File.ReadAllBytes(Path.Combine(ck2, Checkpoint.WeightsFile)));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(refCk, TrainingCheckpoint.OptimizerFile)), File.ReadAllBytes(Path.Combine(ck2, TrainingCheckpoint.OptimizerFile)));
+
+        // Work lost per kill: the last step a killed launch executed minus where the next launch resumed.
+        var entries = ReadLog(dir.File("steps.log"));
+        var launches = entries.Select(e => e.Pid).Distinct().ToList();
+        Assert.Equal(Kills + 1, launches.Count);
+        var lost = new List<int>();
+        for (int i = 0; i < launches.Count - 1; i++)
+        {
+            int reached = entries.Where(e => e.Pid == launches[i]).Max(e => e.Step);
+            int resumedAt = entries.Where(e => e.Pid == launches[i + 1]).Min(e => e.Step) - 1;
+            lost.Add(reached - resumedAt);
+            Assert.True(reached - resumedAt <= Interval, $"kill {i + 1}: reached step {reached}, the next launch resumed at {resumedAt} (more than one interval of {Interval} lost)");
+        }
+        Assert.True(entries.Count <= Steps + Kills * Interval, $"{entries.Count} steps executed for {Steps}");
+        output.WriteLine($"{Kills} kills, {insideCommit} inside a checkpoint commit; steps executed {entries.Count} for {Steps}; lost per kill: {string.Join(" ", lost)}");
+    }
+}
