@@ -11,7 +11,8 @@ namespace StagNotebooks.Training;
 /// <summary>What a progress display shows after each step.</summary>
 public sealed record TrainProgress(int Step, int TotalSteps, StepMetrics Metrics);
 
-public sealed record TrainResult(RunDirectory Run, int Steps, double FinalLoss, double? BestValLoss, IReadOnlyList<StepMetrics> Metrics, bool Resumed);
+/// <param name="Reused">a finished run with the same config and data was found and returned without training</param>
+public sealed record TrainResult(RunDirectory Run, int Steps, double FinalLoss, double? BestValLoss, IReadOnlyList<StepMetrics> Metrics, bool Resumed, bool Reused = false);
 
 /// <summary>A checkpoint could not be written (a full disk, a file-size limit, permissions); the previous one is intact.</summary>
 public sealed class CheckpointWriteException(string message, Exception inner) : Exception(message, inner);

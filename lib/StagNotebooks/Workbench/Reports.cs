@@ -33,7 +33,7 @@ public static class Reports
                 var config = Experiments.Config(preset, v, data, seed: s);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var r = Experiments.Train(config, v, data, runsRoot);
-                log?.Invoke($"{v} seed {s}: {(r.Run.IsComplete && clock.Elapsed.TotalSeconds < 1 ? "reused" : $"trained in {clock.Elapsed.TotalSeconds:F0} s")}, best val loss {r.BestValLoss:F4} ({r.Run.Path})");
+                log?.Invoke($"{v} seed {s}: {(r.Reused ? "reused" : $"trained in {clock.Elapsed.TotalSeconds:F0} s")}, best val loss {r.BestValLoss:F4} ({r.Run.Path})");
                 runs.Add(r);
             }
             list.Add(new Trained(v, runs));
