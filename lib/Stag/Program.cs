@@ -8,6 +8,7 @@ var commands = typeof(ICommand).Assembly.GetTypes()
     .OrderBy(c => c.Name, StringComparer.Ordinal)
     .ToList();
 
+PosixSignals.IgnoreFileSizeLimitSignal();
 return Dispatch(args);
 
 int Dispatch(string[] argv)

@@ -22,7 +22,8 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 
 /// <summary>
 /// Trains one model of a run: AdamW (weight decay on matrices only), warmup + cosine or WSD, gradient clipping and
-/// accumulation, periodic validation, atomic checkpoints (last and best) and exact resumption. Every step runs in
+/// accumulation, periodic validation, crash-safe checkpoints (<see cref="CheckpointStore"/>: last and best) and exact
+/// resumption, falling back to the previous checkpoint when the newest fails to read. Every step runs in
 /// its own dispose scope, so a long run does not grow in memory.
 /// </summary>
 public sealed class Trainer : IDisposable
@@ -129,7 +130,7 @@ public sealed class Trainer : IDisposable
             {
                 var state = new TrainingState(step + 1, tokens, elapsedBefore + clock.Elapsed.TotalSeconds, best, bestStep, TrainingCheckpoint.CaptureRng());
                 try { store.Save(step + 1, folder => TrainingCheckpoint.WriteInto(folder, Model, Optimizer, state), improved); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ExternalException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ExternalException or ArgumentException)   // EFBIG surfaces as ArgumentException from FileStream.SetLength
                 {
                     var lastGood = store.Current is { } cur ? $"the last good checkpoint ({Path.Combine(store.Folder, cur)}) is intact" : "no checkpoint was written before";
                     throw new CheckpointWriteException(

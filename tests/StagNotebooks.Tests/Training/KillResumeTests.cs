@@ -95,3 +95,32 @@ public class KillResumeTests(ITestOutputHelper output)
         output.WriteLine($"{Kills} kills, {insideCommit} inside a checkpoint commit; steps executed {entries.Count} for {Steps}; lost per kill: {string.Join(" ", lost)}");
     }
 }
+
+/// <summary>A real file-size limit (ulimit -f) on `stag train`: a clear message and exit code 2, not a signal death or a stack trace.</summary>
+public class FileSizeLimitTests
+{
+    [Fact]
+    public void A_file_size_limit_stops_training_with_a_clear_message_and_leaves_no_half_written_checkpoint()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var dir = new TestPaths.TempDir();
+        var dll = TestPaths.Repo("lib", "Stag", "bin", "Release", "net8.0", "stag.dll");
+        // 400 KiB: the smoke model's weights.bin fits, its optimizer.bin (two moments per weight) does not.
+        var psi = new ProcessStartInfo("bash") { WorkingDirectory = TestPaths.RepoRoot, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-c", $"ulimit -f 400; exec dotnet '{dll}' train --preset smoke --threads 1 --set CheckpointEvery=5 --runs '{dir.File("runs")}'" })
+            psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_EnableWriteXorExecute"] = "0";   // CoreCLR's W^X double mapping needs a file larger than the limit
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        var err = stderr.Result;
+        Assert.True(p.ExitCode == 2, $"exit {p.ExitCode}\n{err}");
+        Assert.Contains("stag train: could not write the checkpoint of step 5 in ", err);
+        Assert.Contains("too large", err);                      // EFBIG, in .NET's words
+        Assert.Contains("Training stopped; no checkpoint was written before", err);
+        Assert.DoesNotContain("   at ", err);   // no stack trace
+        var ck = Path.Combine(Directory.GetDirectories(dir.File("runs")).Single(), "checkpoints");
+        Assert.Empty(Directory.GetDirectories(ck));   // the half-written folder was removed
+    }
+}
