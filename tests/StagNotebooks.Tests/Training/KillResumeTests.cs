@@ -14,9 +14,9 @@ namespace StagNotebooks.Tests.Training;
 /// </summary>
 public class KillResumeTests(ITestOutputHelper output)
 {
-    const int Steps = 48, Interval = 4, Kills = 20;
+    const int Steps = 200, Interval = 4, Kills = 20;
     static readonly string[] Args = { "train", "--preset", "smoke", "--threads", "1", "--set", $"MaxSteps={Steps}",
-                                      "--set", $"CheckpointEvery={Interval}", "--set", "EvalEvery=16" };
+                                      "--set", $"CheckpointEvery={Interval}", "--set", "EvalEvery=40" };
 
     static Process Start(string runs, string stepLog)
     {
@@ -53,10 +53,13 @@ public class KillResumeTests(ITestOutputHelper output)
         {
             var log = dir.File("steps.log");
             using var p = Start(runs, log);
-            // Wait until this launch has executed a step, then kill at a random moment of the next ~0.4 s.
-            while (!p.HasExited && !ReadLog(log).Any(e => e.Pid == p.Id)) Thread.Sleep(10);
+            // Wait until this launch has executed a random number (1 to Interval + 2) of steps, then kill within the
+            // next 0–40 ms: at any phase of a step or of a checkpoint commit (paused 3 × 15 ms by the hook). Counting
+            // steps rather than time keeps every launch short whatever the machine's load, so all kills land mid-run.
+            int stepsBeforeKill = rng.Next(1, Interval + 3);
+            while (!p.HasExited && ReadLog(log).Count(e => e.Pid == p.Id) < stepsBeforeKill) Thread.Sleep(2);
             if (p.HasExited) { Assert.Equal(0, p.ExitCode); break; }   // finished before we could kill it
-            Thread.Sleep(rng.Next(0, 400));
+            Thread.Sleep(rng.Next(0, 40));
             if (p.HasExited) { Assert.Equal(0, p.ExitCode); break; }
             p.Kill(entireProcessTree: true);                        // SIGKILL
             p.WaitForExit();
