@@ -5,7 +5,11 @@ public sealed class CommandLine
 {
     readonly Dictionary<string, List<string>> _options = new(StringComparer.Ordinal);
     readonly HashSet<string> _used = new(StringComparer.Ordinal);
-    public List<string> Positional { get; } = new();
+    readonly List<string> _positional = new();
+    bool _positionalUsed;
+
+    /// <summary>Positional words; a command that reads them accepts them, any other rejects them in <see cref="RejectUnknown"/>.</summary>
+    public List<string> Positional { get { _positionalUsed = true; return _positional; } }
 
     /// <param name="switches">option names that take no value (e.g. "json", "strict").</param>
     public static CommandLine Parse(IEnumerable<string> args, IEnumerable<string> switches)
@@ -36,7 +40,7 @@ public sealed class CommandLine
                 if (i + 1 >= list.Count) throw new CliException($"option -{name} needs a value");
                 cl.Add(name, list[++i]);
             }
-            else cl.Positional.Add(a);
+            else cl._positional.Add(a);
         }
         return cl;
     }
@@ -68,9 +72,11 @@ public sealed class CommandLine
             ? v : throw new CliException($"option --{name}: '{s}' is not a number");
     }
 
-    /// <summary>Fails on options the command never asked for, so a typo is not silently ignored.</summary>
+    /// <summary>Fails on options the command never asked for, and on positional words it does not take, so a typo is not silently ignored.</summary>
     public void RejectUnknown()
     {
+        if (!_positionalUsed && _positional.Count > 0)
+            throw new CliException($"unexpected argument{(_positional.Count > 1 ? "s" : "")} {string.Join(" ", _positional.Select(p => $"'{p}'"))}: this command takes options only (see --help; input files go after an option such as --train)");
         var unknown = _options.Keys.Where(k => !_used.Contains(k)).ToList();
         if (unknown.Count > 0) throw new CliException($"unknown option {string.Join(", ", unknown.Select(u => (u.Length == 1 ? "-" : "--") + u))} (see --help)");
     }

@@ -8,6 +8,7 @@ var commands = typeof(ICommand).Assembly.GetTypes()
     .OrderBy(c => c.Name, StringComparer.Ordinal)
     .ToList();
 
+PosixSignals.IgnoreFileSizeLimitSignal();
 return Dispatch(args);
 
 int Dispatch(string[] argv)
@@ -60,7 +61,8 @@ int Dispatch(string[] argv)
     }
     catch (Exception e) when (e is StagNotebooks.Model.ConfigException or StagNotebooks.Model.CheckpointException
                                  or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
-                                 or ArgumentException or StagNotebooks.Training.TrainingDivergedException)
+                                 or ArgumentException or StagNotebooks.Training.TrainingDivergedException
+                                 or StagNotebooks.Training.CheckpointWriteException)
     {
         // Bad input: say what and where, without a stack trace.
         Console.Error.WriteLine($"stag {cmd.Name}: {e.Message}");

@@ -20,8 +20,8 @@ public sealed class DataStatsCommand : ICommand
         var splits = DataPrepareCommand.Splits(args);
         bool json = args.Flag("json");
         args.RejectUnknown();
-        var ds = splits.Count == 0 ? PackedDataset.PrepareBundled(tokenizer)
-            : PackedDataset.Prepare(splits, tokenizer, RepoPaths.Data("packed", "stats-" + tokenizer.Replace(':', '_').Replace('/', '_')));
+        var ds = splits.Count == 0 ? PackedDataset.PrepareBundled(tokenizer, Console.Error.WriteLine)
+            : PackedDataset.Prepare(splits, tokenizer, RepoPaths.Data("packed", "stats-" + tokenizer.Replace(':', '_').Replace('/', '_')), log: Console.Error.WriteLine);
         if (json) { Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(ds.Manifest, new System.Text.Json.JsonSerializerOptions { WriteIndented = true })); return 0; }
         var t = new Table().Border(TableBorder.Rounded).AddColumns("split", "subset", "documents", "bytes", "tokens", "bytes/token");
         foreach (var (split, m) in ds.Manifest.Splits)

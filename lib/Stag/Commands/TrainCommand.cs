@@ -16,7 +16,7 @@ public sealed class TrainCommand : ICommand
           --variant       {string.Join(", ", ModelVariants.Names)} (or separate-2xh-wN)
           --set           override a field: --set LearningRate=1e-3 --set Model.CrossWindow=8
           --print-config  print the resolved config as JSON and exit
-        The run lives in runs/<preset>-<variant>-<id>/ (config, metrics.csv/jsonl, checkpoints/last and best).
+        The run lives in runs/<preset>-<variant>-<id>/ (config, metrics.csv/jsonl, checkpoints/step-N folders with the pointers last and best).
         Interrupt it (Ctrl+C) and run the same command again to resume exactly where it stopped.
         """;
     public IEnumerable<string> Switches => new[] { "print-config" };
@@ -51,7 +51,7 @@ public sealed class TrainCommand : ICommand
                     var m = p.Metrics;
                     task.Description = $"{variant} step {m.Step} loss {m.Loss:F3} lr {m.LearningRate:E1} |g| {m.GradNorm:F2} {m.TokensPerSecond:F0} tok/s" +
                                        (m.Mfu is double mfu ? $" MFU {mfu:P0}" : "") + (m.ValLoss is double v ? $" val {v:F3}" : "");
-                }, device, cts.Token);
+                }, device, cts.Token, Console.Error.WriteLine);
                 task.Value = result.Steps;
             });
         var r = result!;

@@ -8,7 +8,7 @@ namespace StagNotebooks.Data;
 /// A small byte-level BPE trainer in the GPT-2 manner (Microsoft.ML.Tokenizers 2.0.1 has none): text is split by
 /// GPT-2's pre-tokenisation pattern, each piece is spelled in GPT-2's byte-to-unicode alphabet, and the most
 /// frequent adjacent pair is merged until the vocabulary is full. Writes vocab.json + merges.txt, which
-/// Microsoft.ML.Tokenizers' <c>CodeGenTokenizer</c> (GPT-2 byte-level BPE) loads.
+/// Microsoft.ML.Tokenizers' <c>BpeTokenizer</c> (byte-level, GPT-2 pre-tokenizer) loads.
 /// </summary>
 public sealed class BpeTrainer
 {

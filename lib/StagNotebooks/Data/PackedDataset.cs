@@ -79,7 +79,7 @@ public sealed class PackedDataset
             var tokens = new List<int>();
             var encoded = reader.Read()
                 .AsParallel().AsOrdered().WithDegreeOfParallelism(threads ?? Environment.ProcessorCount)
-                .Select(r => (r.Subset, Bytes: (long)Encoding.UTF8.GetByteCount(r.Text), Ids: tok.Tokenizer.EncodeToIds(r.Text, considerPreTokenization: true, considerNormalization: true)));
+                .Select(r => (r.Subset, Bytes: (long)Encoding.UTF8.GetByteCount(r.Text), Ids: Encode(tok, r)));
             foreach (var (subset, bytes, ids) in encoded)
             {
                 tokens.AddRange(ids);
@@ -87,6 +87,10 @@ public sealed class PackedDataset
                 var c = counts.GetValueOrDefault(subset);
                 counts[subset] = (c.Docs + 1, c.Bytes + bytes, c.Tokens + ids.Count + 1);
             }
+            if (reader.BadLines.FirstOrDefault(b => b.Reason.Contains("zstd stream")) is { } damaged)
+                throw new InvalidDataException($"{damaged}: the shard is damaged (records after this point were not read); restore or re-download it");
+            if (tokens.Count == 0)
+                throw new InvalidDataException($"split {split}: no documents in {string.Join(", ", files.Select(f => f.Path))} ({(subsets is null ? "" : "after the subset filter; ")}{reader.Summary})");
             var file = $"{split}.bin";
             Directory.CreateDirectory(folder);
             TokenFile.Write(Path.Combine(folder, file), tokens, tok.VocabSize, tok.EndOfText);
@@ -99,6 +103,16 @@ public sealed class PackedDataset
         var manifest = new DatasetManifest(ManifestVersion, tokenizer, tok.VocabSize, tok.EndOfText, tok.VocabSize <= 65536 ? 2 : 4, manifests);
         Reporting.AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
         return new PackedDataset(folder, manifest);
+    }
+
+    /// <summary>Encodes one document, refusing an id outside the vocabulary by naming the document's file and line.</summary>
+    internal static IReadOnlyList<int> Encode(TokenizerInfo tok, PileRecord r)
+    {
+        var ids = tok.Tokenizer.EncodeToIds(r.Text, considerPreTokenization: true, considerNormalization: true);
+        foreach (var id in ids)
+            if ((uint)id >= (uint)tok.VocabSize)
+                throw new InvalidDataException($"{r.File}, line {r.Line}: tokenizer {tok.Name} gave token id {id}, outside its vocabulary of {tok.VocabSize} (text starts {JsonSerializer.Serialize(r.Text.Length > 40 ? r.Text[..40] : r.Text)})");
+        return ids;
     }
 
     static SourceFile Describe(string path)

@@ -22,6 +22,7 @@ public static class TokenizerFactory
         {
             if (Cache.TryGetValue(name, out var cached)) return cached;
             var info = CreateUncached(name);
+            CheckCoverage(info);
             Cache[name] = info;
             return info;
         }
@@ -53,11 +54,44 @@ public static class TokenizerFactory
         string vocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
         foreach (var f in new[] { vocab, merges })
             if (!File.Exists(f)) throw new FileNotFoundException($"tokenizer {name}: {f}: no such file" + (name == "brown-bpe" ? " (rebuild it with `stag data train-bpe`)" : ""));
-        using var vs = File.OpenRead(vocab);
-        using var ms = File.OpenRead(merges);
-        var t = CodeGenTokenizer.Create(vs, ms, addPrefixSpace: false, addBeginOfSentence: false, addEndOfSentence: false);
-        if (!t.Vocabulary.TryGetValue(BpeTrainer.EndOfText, out int eot))
+        Dictionary<string, int> vocabulary;
+        try { vocabulary = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocab)) ?? throw new System.Text.Json.JsonException("empty"); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{vocab}: not a JSON vocabulary ({e.Message})"); }
+        if (!vocabulary.TryGetValue(BpeTrainer.EndOfText, out int eot))
             throw new InvalidDataException($"{vocab}: no {BpeTrainer.EndOfText} entry (the end-of-text token separates documents)");
+        // Not CodeGenTokenizer.Create: it adds CodeGen's whitespace-run tokens (ids 50257 and up, e.g. 50286 for two
+        // spaces), which a vocabulary of our own does not have. A byte-level BPE with the GPT-2 pre-tokenizer our
+        // trainer uses, and the end-of-text token as the only special token, keeps every id inside the vocabulary.
+        var special = new Dictionary<string, int> { [BpeTrainer.EndOfText] = eot };
+        var t = BpeTokenizer.Create(new BpeOptions(vocabulary)
+        {
+            Merges = File.ReadLines(merges).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToList(),
+            ByteLevel = true,
+            PreTokenizer = new RegexPreTokenizer(BpeTrainer.PreTokenizer, special),
+            SpecialTokens = special,
+        });
         return new TokenizerInfo(name, t, t.Vocabulary.Count, eot);
+    }
+
+    /// <summary>
+    /// Text every tokenizer must encode inside its vocabulary: runs of spaces, tabs and newlines, emoji, CJK, control
+    /// characters, U+FFFD (what invalid UTF-8 bytes become when a file is read) and a lone surrogate.
+    /// </summary>
+    public static readonly IReadOnlyList<string> CoverageProbes = new[]
+    {
+        "two  spaces", "        eight", new string(' ', 40), "\t\ttabs\t", "\n\n\n", " \t \n\r\n ", "emoji 🙂👍🏽🧪 and ZWJ 👩‍👩‍👧",
+        "汉字かなカナ한국어", "control \u0001\u0007\u001b[0m", "replacement \uFFFD\uFFFD", "lone \uD800 surrogate", "<|endoftext|>x<|endoftext|>",
+        "\u00A0nbsp\u2028line\u3000ideographic", "ﬁ ligature, é vs e\u0301",
+    };
+
+    /// <summary>Fails when <paramref name="info"/> encodes any probe to an id outside [0, VocabSize).</summary>
+    public static void CheckCoverage(TokenizerInfo info)
+    {
+        foreach (var probe in CoverageProbes)
+        {
+            var bad = info.Tokenizer.EncodeToIds(probe).Where(id => id < 0 || id >= info.VocabSize).ToList();
+            if (bad.Count > 0)
+                throw new InvalidDataException($"tokenizer {info.Name}: encodes {System.Text.Json.JsonSerializer.Serialize(probe)} to id(s) {string.Join(", ", bad.Distinct())} outside its vocabulary of {info.VocabSize}");
+        }
     }
 }

@@ -23,7 +23,7 @@ public sealed class BatchedSharedDecoder : IDecodingEngine
         Model = model;
     }
 
-    public IDecodeSession Start(long batch, int? capacity = null) => new Session(Model, batch, capacity);
+    public IDecodeSession Start(long batch, int? capacity = null) { Model.eval(); return new Session(Model, batch, capacity); }   // decoding never runs dropout
 
     sealed class Session(StagFormerModel model, long batch, int? capacity) : IDecodeSession
     {

@@ -34,7 +34,7 @@ public sealed class RecurrentDecoder : IDecodingEngine
         Model = model; PrefillMode = prefill;
     }
 
-    public IDecodeSession Start(long batch, int? capacity = null) => new Session(this, batch, capacity);
+    public IDecodeSession Start(long batch, int? capacity = null) { Model.eval(); return new Session(this, batch, capacity); }   // decoding never runs dropout
 
     sealed class Session(RecurrentDecoder engine, long batch, int? capacity) : IDecodeSession
     {

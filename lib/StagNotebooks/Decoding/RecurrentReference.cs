@@ -17,6 +17,7 @@ public static class RecurrentReference
     {
         using var ng = torch.no_grad();
         using var scope = torch.NewDisposeScope();
+        model.eval();
         long b = tokens.shape[0], t = tokens.shape[1], d = model.Config.DModel;
         var e = model.Embed(tokens, 0);
         var memory = new List<Tensor>();
@@ -32,7 +33,7 @@ public static class RecurrentReference
         for (int pos = first; pos < t; pos++)
         {
             // The memory at pos itself is never visible (lag 1); a zero entry there keeps the shapes aligned.
-            var mem = torch.cat(memory.Append(torch.zeros(b, 1, d)).ToArray(), 1);                  // (B, pos+1, d)
+            var mem = torch.cat(memory.Append(torch.zeros(b, 1, d, dtype: e.dtype, device: e.device)).ToArray(), 1);   // (B, pos+1, d)
             var h = model.StackFor(1).Forward(e.narrow(1, 0, pos + 1), 0, model.rope, null, useCross: true, memory: mem, crossCaches: null);
             var last = h.narrow(1, pos, 1);                                                          // (B, 1, d)
             memory.Add(last);

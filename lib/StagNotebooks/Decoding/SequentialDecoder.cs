@@ -13,7 +13,7 @@ public sealed class SequentialDecoder(StagFormerModel model) : IDecodingEngine
     public string Name => "sequential";
     public StagFormerModel Model { get; } = model;
 
-    public IDecodeSession Start(long batch, int? capacity = null) => new Session(Model, batch, capacity);
+    public IDecodeSession Start(long batch, int? capacity = null) { Model.eval(); return new Session(Model, batch, capacity); }   // decoding never runs dropout
 
     sealed class Session(StagFormerModel model, long batch, int? capacity) : IDecodeSession
     {

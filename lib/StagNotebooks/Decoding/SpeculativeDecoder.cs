@@ -39,6 +39,7 @@ public sealed class SpeculativeDecoder
     {
         if (prompt.shape[0] != 1) throw new ArgumentException($"speculative decoding runs one sequence at a time (prompt batch {prompt.shape[0]})");
         using var ng = torch.no_grad();
+        Target.eval(); Draft.eval();   // decoding never runs dropout
         var device = prompt.device;
         int capacity = (int)prompt.shape[1] + maxNewTokens + Lookahead + 1;
         using var targetCache = Target.NewCache(1, capacity);

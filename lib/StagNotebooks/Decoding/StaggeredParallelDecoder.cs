@@ -32,7 +32,7 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
         ThreadsPerStack = threadsPerStack ?? Math.Max(1, Environment.ProcessorCount / model.Config.Stacks);
     }
 
-    public IDecodeSession Start(long batch, int? capacity = null) => new Session(this, batch, capacity);
+    public IDecodeSession Start(long batch, int? capacity = null) { Model.eval(); return new Session(this, batch, capacity); }   // decoding never runs dropout
 
     sealed class Session : IDecodeSession, ICriticalPathStatistics
     {

@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using System.Text.Json;
+using StagNotebooks.Reporting;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,48 +8,100 @@ namespace StagNotebooks.Model;
 
 /// <summary>
 /// A model checkpoint folder: config.json, weights.bin (TorchSharp state dict) and tensors.json (every tensor's
-/// name and shape, read before loading so a mismatch is reported by name), or config.json + model.safetensors
-/// (<see cref="WeightsFormat.Safetensors"/>); a bare .safetensors file also loads. Written atomically: a temporary
-/// folder is filled, then renamed over the old one.
+/// name and shape, read before loading so a mismatch is reported by name) — or config.json + model.safetensors
+/// (<see cref="WeightsFormat.Safetensors"/>; a bare .safetensors file also loads) — and manifest.json (each file's size and
+/// SHA-256, written last: a truncated or corrupted file is named before anything is loaded). A checkpoint path may
+/// also be a pointer file (checkpoints/last, checkpoints/best) whose first line names a folder beside it.
 /// </summary>
 public static class Checkpoint
 {
-    public const string ConfigFile = "config.json", WeightsFile = "weights.bin", TensorsFile = "tensors.json";
+    public const string ConfigFile = "config.json", WeightsFile = "weights.bin", TensorsFile = "tensors.json", ManifestFile = "manifest.json";
 
+    /// <summary>Saves a standalone model checkpoint: written into a temporary folder, flushed, then renamed into place.</summary>
     public static void Save(StagFormerModel model, string folder, WeightsFormat format = WeightsFormat.TorchSharp)
     {
-        var full = Path.GetFullPath(folder);
-        var tmp = full.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        var full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
+        var tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         Directory.CreateDirectory(tmp);
-        WriteFiles(model, tmp, format);
-        ReplaceFolder(tmp, full);
+        try
+        {
+            WriteFiles(model, tmp, format);
+            Seal(tmp);
+            string? old = null;
+            if (Directory.Exists(full)) Directory.Move(full, old = full + ".old-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.Move(tmp, full);
+            AtomicFile.FlushDirectory(Path.GetDirectoryName(full)!);
+            if (old != null) Directory.Delete(old, recursive: true);
+        }
+        finally { if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true); }
     }
 
-    /// <summary>Writes the model's files into an existing folder (not atomic: callers write into a temporary folder).</summary>
+    /// <summary>Writes the model's files into an existing folder (not atomic: callers write into a temporary folder, then <see cref="Seal"/> it).</summary>
     public static void WriteFiles(StagFormerModel model, string folder, WeightsFormat format = WeightsFormat.TorchSharp)
     {
         File.WriteAllText(Path.Combine(folder, ConfigFile), model.Config.ToJson());
         if (format == WeightsFormat.Safetensors) { SafetensorsCheckpoint.Save(model, Path.Combine(folder, SafetensorsCheckpoint.FileName)); return; }
         File.WriteAllText(Path.Combine(folder, TensorsFile), JsonSerializer.Serialize(Shapes(model), new JsonSerializerOptions { WriteIndented = true }));
-        model.save(Path.Combine(folder, WeightsFile));
+        WriteWeights(model, Path.Combine(folder, WeightsFile));
     }
 
-    /// <summary>Renames <paramref name="tmp"/> to <paramref name="target"/>, keeping the old folder until the new one is in place.</summary>
-    public static void ReplaceFolder(string tmp, string target)
+    /// <summary>The one place the weights file format lives (a format such as safetensors swaps in here).</summary>
+    public static void WriteWeights(StagFormerModel model, string path) => model.save(path);
+
+    /// <summary>Reads a weights file written by <see cref="WriteWeights"/> into <paramref name="model"/>.</summary>
+    public static void ReadWeights(StagFormerModel model, string path) => model.load(path);
+
+    /// <summary>Writes manifest.json (size and SHA-256 of every other file) and flushes every file and the folder to disk.</summary>
+    public static void Seal(string folder)
     {
-        string? old = null;
-        if (Directory.Exists(target))
-        {
-            old = target.TrimEnd(Path.DirectorySeparatorChar) + ".old-" + Guid.NewGuid().ToString("N")[..8];
-            Directory.Move(target, old);
-        }
-        Directory.Move(tmp, target);
-        if (old != null) Directory.Delete(old, recursive: true);
+        var entries = Directory.GetFiles(folder).Where(f => Path.GetFileName(f) != ManifestFile).Order(StringComparer.Ordinal)
+            .ToDictionary(f => Path.GetFileName(f), f => new ManifestEntry(new FileInfo(f).Length, Hash(f)));
+        File.WriteAllText(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(entries, new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.FlushTree(folder);
     }
+
+    /// <summary>Checks every file against manifest.json; throws naming the first file that is missing, truncated or corrupt.</summary>
+    public static void Verify(string folder)
+    {
+        var path = Path.Combine(folder, ManifestFile);
+        if (!File.Exists(path)) return;   // written before manifests existed: nothing to check against
+        Dictionary<string, ManifestEntry> entries;
+        try { entries = JsonSerializer.Deserialize<Dictionary<string, ManifestEntry>>(File.ReadAllText(path)) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new CheckpointException($"{path}: corrupt ({e.Message})"); }
+        foreach (var (name, want) in entries)
+        {
+            var f = Path.Combine(folder, name);
+            if (!File.Exists(f)) throw new CheckpointException($"{f}: missing (listed in {ManifestFile})");
+            long size = new FileInfo(f).Length;
+            if (size != want.Bytes) throw new CheckpointException($"{f}: truncated or overwritten ({size:N0} bytes, {want.Bytes:N0} written)");
+            if (Hash(f) != want.Sha256) throw new CheckpointException($"{f}: corrupt (SHA-256 differs from the one written)");
+        }
+    }
+
+    sealed record ManifestEntry(long Bytes, string Sha256);
+
+    static string Hash(string file)
+    {
+        using var s = File.OpenRead(file);
+        return Convert.ToHexString(SHA256.HashData(s)).ToLowerInvariant();
+    }
+
+    /// <summary>A folder as is; a pointer file (checkpoints/last, checkpoints/best) as the folder its first line names.</summary>
+    public static string Resolve(string path)
+    {
+        if (Directory.Exists(path) || !File.Exists(path)) return path;
+        var name = File.ReadLines(path).FirstOrDefault()?.Trim();
+        if (string.IsNullOrEmpty(name)) throw new CheckpointException($"{path}: an empty checkpoint pointer");
+        return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, name);
+    }
+
+    /// <summary>Whether <paramref name="path"/> (a folder or a pointer) leads to a checkpoint.</summary>
+    public static bool Exists(string path) => File.Exists(Path.Combine(Resolve(path), ConfigFile));
 
     public static StagFormerConfig ReadConfig(string folder)
     {
         if (SafetensorsCheckpoint.IsSafetensorsFile(folder)) return SafetensorsCheckpoint.ReadConfig(folder);   // a bare .safetensors file
+        folder = Resolve(folder);
         var path = Path.Combine(folder, ConfigFile);
         if (!File.Exists(path)) throw new CheckpointException($"{path}: no such file (is '{folder}' a checkpoint folder?)");
         return StagFormerConfig.FromJson(File.ReadAllText(path), path);
@@ -61,16 +115,20 @@ public static class Checkpoint
         return device is null ? model : model.to(device);
     }
 
-    /// <summary>Loads weights into an existing model; fails naming every tensor whose name or shape differs.</summary>
+    /// <summary>Loads weights into an existing model; fails naming every tensor whose name or shape differs, or the damaged file.</summary>
     public static void LoadInto(StagFormerModel model, string folder)
     {
-        // The one format seam: a .safetensors file, or a folder holding model.safetensors, instead of weights.bin.
-        var st = SafetensorsCheckpoint.IsSafetensorsFile(folder) ? folder : Path.Combine(folder, SafetensorsCheckpoint.FileName);
-        if (File.Exists(st)) { SafetensorsCheckpoint.LoadInto(model, st); return; }
+        if (!SafetensorsCheckpoint.IsSafetensorsFile(folder)) folder = Resolve(folder);
+        // The format seam: a .safetensors file, or a folder holding model.safetensors, instead of weights.bin.
+        if (SafetensorsCheckpoint.IsSafetensorsFile(folder)) { SafetensorsCheckpoint.LoadInto(model, folder); return; }
+        var st = Path.Combine(folder, SafetensorsCheckpoint.FileName);
+        if (File.Exists(st)) { Verify(folder); SafetensorsCheckpoint.LoadInto(model, st); return; }
         var tensorsPath = Path.Combine(folder, TensorsFile);
         if (!File.Exists(tensorsPath)) throw new CheckpointException($"{tensorsPath}: no such file (is '{folder}' a checkpoint folder?)");
-        var saved = JsonSerializer.Deserialize<Dictionary<string, long[]>>(File.ReadAllText(tensorsPath))
-                    ?? throw new CheckpointException($"{tensorsPath}: empty");
+        Verify(folder);
+        Dictionary<string, long[]> saved;
+        try { saved = JsonSerializer.Deserialize<Dictionary<string, long[]>>(File.ReadAllText(tensorsPath)) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new CheckpointException($"{tensorsPath}: corrupt ({e.Message})"); }
         var want = Shapes(model);
         var problems = new List<string>();
         foreach (var (name, shape) in want)
@@ -82,7 +140,9 @@ public static class Checkpoint
             problems.Add($"{name}: in the checkpoint but not in the model");
         if (problems.Count > 0)
             throw new CheckpointException($"checkpoint {folder} does not match the model ({problems.Count} tensor(s)):\n  " + string.Join("\n  ", problems));
-        model.load(Path.Combine(folder, WeightsFile));
+        var weights = Path.Combine(folder, WeightsFile);
+        try { ReadWeights(model, weights); }
+        catch (Exception e) when (e is not CheckpointException) { throw new CheckpointException($"{weights}: unreadable ({e.GetType().Name}: {e.Message})"); }
     }
 
     static Dictionary<string, long[]> Shapes(StagFormerModel model) =>

@@ -13,8 +13,23 @@ public sealed class RotaryEmbedding : nn.Module
 {
     sealed record Tables(Tensor Cos, Tensor Sin, Tensor RotateHalf)   // (MaxContext, D), (MaxContext, D), (D, D)
     {
-        // One-position rows, made on first use: a decode step then slices nothing.
-        public readonly Tensor?[] CosRow = new Tensor?[Cos.shape[0]], SinRow = new Tensor?[Cos.shape[0]];
+        // One-position rows, made on first use: a decode step then slices nothing. Filled under a lock: decoding
+        // engines call from several threads, and two threads filling one slot would leak a tensor or read a torn pair.
+        readonly (Tensor Cos, Tensor Sin)?[] _rows = new (Tensor, Tensor)?[Cos.shape[0]];
+
+        public (Tensor Cos, Tensor Sin) Row(int position)
+        {
+            lock (_rows)
+            {
+                if (_rows[position] is { } r) return r;
+                var row = (Cos.narrow(0, position, 1).DetachFromDisposeScope(), Sin.narrow(0, position, 1).DetachFromDisposeScope());
+                _rows[position] = row;
+                return row;
+            }
+        }
+
+        /// <summary>Test view: how many rows have been made.</summary>
+        public int RowsMade { get { lock (_rows) return _rows.Count(r => r is not null); } }
     }
 
     readonly Dictionary<string, Tables> _tables = new();
@@ -48,6 +63,9 @@ public sealed class RotaryEmbedding : nn.Module
         }
     }
 
+    /// <summary>Test view: one-position rows made so far, over every device and dtype.</summary>
+    internal int RowsMade { get { lock (_gate) return _tables.Values.Sum(t => t.RowsMade); } }
+
     /// <summary>Rotates x (…, T, D) as positions [start, start+T).</summary>
     public Tensor Apply(Tensor x, int start)
     {
@@ -55,8 +73,7 @@ public sealed class RotaryEmbedding : nn.Module
         var tables = For(x.device, x.dtype);
         if (t == 1)
         {
-            var cosRow = tables.CosRow[start] ??= tables.Cos.narrow(0, start, 1).DetachFromDisposeScope();
-            var sinRow = tables.SinRow[start] ??= tables.Sin.narrow(0, start, 1).DetachFromDisposeScope();
+            var (cosRow, sinRow) = tables.Row(start);
             return x * cosRow + x.matmul(tables.RotateHalf) * sinRow;
         }
         using var cos = tables.Cos.narrow(0, start, t);

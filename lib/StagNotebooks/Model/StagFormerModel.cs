@@ -29,11 +29,15 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
     public RotaryEmbedding? rope;
     public Dropout? embed_dropout;
 
+    static readonly object SeedLock = new();
+
     public StagFormerModel(StagFormerConfig config, long seed = 0) : base(nameof(StagFormerModel))
     {
         Config = config.Validate();
         var c = Config;
-        // No dispose scope here: parameters created inside one would be disposed with it.
+        // No dispose scope here: parameters created inside one would be disposed with it. The lock keeps two models
+        // built at once on two threads (tests, notebooks) from interleaving their draws from torch's global generator.
+        lock (SeedLock)
         {
             torch.manual_seed(seed);
             tok_embeddings = nn.Embedding(c.VocabSize, c.DModel);

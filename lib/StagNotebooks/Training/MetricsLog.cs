@@ -25,11 +25,17 @@ public sealed class MetricsLog
         if (!File.Exists(_jsonl)) File.WriteAllText(_jsonl, "");
     }
 
+    /// <summary>Appends one row; steps must come in order (a repeated or skipped step is a bug, refused here).</summary>
     public void Append(StepMetrics m)
     {
+        if (_lastStep is int prev && m.Step != prev + 1)
+            throw new InvalidOperationException($"{_jsonl}: step {m.Step} appended after step {prev} (one row per step)");
         File.AppendAllText(_csv, CsvLine(m));
         File.AppendAllText(_jsonl, JsonSerializer.Serialize(m) + "\n");
+        _lastStep = m.Step;
     }
+
+    int? _lastStep;
 
     static string CsvLine(StepMetrics m)
     {
@@ -43,25 +49,32 @@ public sealed class MetricsLog
     public void TruncateAfter(int step)
     {
         var rows = Read().Where(r => r.Step <= step).ToList();
+        _lastStep = rows.Count > 0 ? rows[^1].Step : 0;
         Reporting.AtomicFile.WriteAllText(_jsonl, string.Concat(rows.Select(r => JsonSerializer.Serialize(r) + "\n")));
         Reporting.AtomicFile.WriteAllText(_csv, CsvHeader + "\n" + string.Concat(rows.Select(CsvLine)));
     }
 
     public IReadOnlyList<StepMetrics> Read() => ReadFrom(Path.GetDirectoryName(_jsonl)!);
 
-    /// <summary>Reads metrics.jsonl of a run folder; a corrupt line is an error naming the file and line.</summary>
+    /// <summary>
+    /// Reads metrics.jsonl of a run folder; a corrupt line is an error naming the file and line, except an
+    /// unterminated last line (a write cut by a kill), which is left out: the resumed run writes that step again.
+    /// </summary>
     public static IReadOnlyList<StepMetrics> ReadFrom(string folder)
     {
         var path = Path.Combine(folder, "metrics.jsonl");
         if (!File.Exists(path)) return Array.Empty<StepMetrics>();
+        var text = File.ReadAllText(path);
+        var lines = text.Split('\n');
         var rows = new List<StepMetrics>();
-        int n = 0;
-        foreach (var line in File.ReadLines(path))
+        for (int i = 0; i < lines.Length; i++)
         {
-            n++;
+            var line = lines[i];
             if (string.IsNullOrWhiteSpace(line)) continue;
+            bool torn = i == lines.Length - 1;   // no newline after it: the write never finished
             try { rows.Add(JsonSerializer.Deserialize<StepMetrics>(line) ?? throw new JsonException("null row")); }
-            catch (JsonException e) { throw new InvalidDataException($"{path}, line {n}: {e.Message}"); }
+            catch (JsonException) when (torn) { }
+            catch (JsonException e) { throw new InvalidDataException($"{path}, line {i + 1}: {e.Message}"); }
         }
         return rows;
     }

@@ -5,7 +5,8 @@ namespace StagNotebooks.Training;
 
 /// <summary>
 /// runs/&lt;name&gt;/: config.json (the TrainConfig), data.json (what data it trained on), metrics.csv/.jsonl,
-/// checkpoints/last and checkpoints/best, and done.json once finished. A run is identified by a hash of its
+/// checkpoints/ (step-N folders and the pointer files last and best, see <see cref="CheckpointStore"/>), and
+/// done.json once finished. A run is identified by a hash of its
 /// config and data, so the same experiment asked for twice is found and reused instead of trained again.
 /// </summary>
 public sealed class RunDirectory

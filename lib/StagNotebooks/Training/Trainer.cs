@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using StagNotebooks.Model;
 using StagNotebooks.Runtime;
 using TorchSharp;
@@ -10,14 +11,19 @@ namespace StagNotebooks.Training;
 /// <summary>What a progress display shows after each step.</summary>
 public sealed record TrainProgress(int Step, int TotalSteps, StepMetrics Metrics);
 
-public sealed record TrainResult(RunDirectory Run, int Steps, double FinalLoss, double? BestValLoss, IReadOnlyList<StepMetrics> Metrics, bool Resumed);
+/// <param name="Reused">a finished run with the same config and data was found and returned without training</param>
+public sealed record TrainResult(RunDirectory Run, int Steps, double FinalLoss, double? BestValLoss, IReadOnlyList<StepMetrics> Metrics, bool Resumed, bool Reused = false);
+
+/// <summary>A checkpoint could not be written (a full disk, a file-size limit, permissions); the previous one is intact.</summary>
+public sealed class CheckpointWriteException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>Training stopped because the loss or the gradients stopped being finite.</summary>
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
 /// <summary>
 /// Trains one model of a run: AdamW (weight decay on matrices only), warmup + cosine or WSD, gradient clipping and
-/// accumulation, periodic validation, atomic checkpoints (last and best) and exact resumption. Every step runs in
+/// accumulation, periodic validation, crash-safe checkpoints (<see cref="CheckpointStore"/>: last and best) and exact
+/// resumption, falling back to the previous checkpoint when the newest fails to read. Every step runs in
 /// its own dispose scope, so a long run does not grow in memory.
 /// </summary>
 public sealed class Trainer : IDisposable
@@ -66,17 +72,16 @@ public sealed class Trainer : IDisposable
     {
         var c = _config;
         var metrics = new MetricsLog(_run.Path);
-        TrainingCheckpoint.CleanInterrupted(_run.Checkpoints);
+        var store = new CheckpointStore(_run.Checkpoints);
+        store.Recover();
         int start = 0; long tokens = 0; double elapsedBefore = 0; double? best = null; int? bestStep = null;
         bool resumed = false;
-        if (TrainingCheckpoint.Exists(_run.LastCheckpoint))
+        if (Resume(store) is { } s)
         {
-            var s = TrainingCheckpoint.Load(_run.LastCheckpoint, Model, Optimizer);
             start = s.Step; tokens = s.Tokens; elapsedBefore = s.ElapsedSeconds; best = s.BestValLoss; bestStep = s.BestStep;
-            metrics.TruncateAfter(start);
             resumed = true;
         }
-        else metrics.TruncateAfter(0);
+        metrics.TruncateAfter(start);
 
         int total = c.TotalSteps;
         double flopsPerToken = FlopCounter.TrainingFlopsPerToken(c.Model, c.ContextLength);
@@ -109,7 +114,7 @@ public sealed class Trainer : IDisposable
                 if (!double.IsFinite(loss) || !double.IsFinite(gradNorm))
                     throw new TrainingDivergedException(
                         $"step {step}: {(double.IsFinite(loss) ? "gradient norm" : "loss")} is {(double.IsFinite(loss) ? gradNorm : loss)}; " +
-                        (TrainingCheckpoint.Exists(_run.LastCheckpoint) ? $"the last good checkpoint is {_run.LastCheckpoint}" : "no checkpoint was written yet"));
+                        (store.Current is { } cur ? $"the last good checkpoint is {Path.Combine(store.Folder, cur)}" : "no checkpoint was written yet"));
                 foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
                 Optimizer.step();
             }
@@ -129,11 +134,18 @@ public sealed class Trainer : IDisposable
                 if (best is null || valLoss < best) { best = valLoss; bestStep = step + 1; improved = true; }
             }
             metrics.Append(row);
+            TestHooks.StepDone(step + 1);
             if ((step + 1) % c.CheckpointEvery == 0 || last || improved)
             {
                 var state = new TrainingState(step + 1, tokens, elapsedBefore + clock.Elapsed.TotalSeconds, best, bestStep, TrainingCheckpoint.CaptureRng());
-                TrainingCheckpoint.Save(_run.LastCheckpoint, Model, Optimizer, state);
-                if (improved) TrainingCheckpoint.Save(_run.BestCheckpoint, Model, Optimizer, state);
+                try { store.Save(step + 1, folder => TrainingCheckpoint.WriteInto(folder, Model, Optimizer, state), improved); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ExternalException or ArgumentException)   // EFBIG surfaces as ArgumentException from FileStream.SetLength
+                {
+                    var lastGood = store.Current is { } cur ? $"the last good checkpoint ({Path.Combine(store.Folder, cur)}) is intact" : "no checkpoint was written before";
+                    throw new CheckpointWriteException(
+                        $"could not write the checkpoint of step {step + 1} in {store.Folder}: {e.Message}. Training stopped; {lastGood}. " +
+                        "Free some space (or fix the folder) and run the same command to resume.", e);
+                }
             }
             onStep?.Invoke(new TrainProgress(step + 1, total, row));
         }
@@ -142,6 +154,41 @@ public sealed class Trainer : IDisposable
             Reporting.AtomicFile.WriteAllText(_run.DoneFile, System.Text.Json.JsonSerializer.Serialize(new { steps = total, final_loss = all[^1].Loss, best_val_loss = best, best_step = bestStep }));
         return new TrainResult(_run, all.Count > 0 ? all[^1].Step : 0, all.Count > 0 ? all[^1].Loss : lastLoss, best, all, resumed);
     }
+
+    /// <summary>
+    /// Loads the newest readable checkpoint named by checkpoints/last, falling back to the one before when it fails to
+    /// read (the failed one is reported by file and kept as *.unreadable). Null when there is no checkpoint.
+    /// </summary>
+    TrainingState? Resume(CheckpointStore store)
+    {
+        var candidates = store.Candidates();
+        var failures = new List<string>();
+        foreach (var name in candidates)
+        {
+            var folder = Path.Combine(store.Folder, name);
+            if (!Directory.Exists(folder)) { failures.Add($"{folder}: missing"); continue; }
+            try
+            {
+                var state = TrainingCheckpoint.Load(folder, Model, Optimizer);
+                store.Current = name;
+                Log?.Invoke(failures.Count > 0 ? $"resumed from the previous checkpoint, step {state.Step} ({folder})" : $"resuming from step {state.Step} ({folder})");
+                return state;
+            }
+            catch (CheckpointException e)
+            {
+                var kept = store.MarkUnreadable(name);
+                failures.Add(e.Message);
+                Log?.Invoke($"checkpoint {folder} failed to read: {e.Message} (kept as {kept}); trying the previous one");
+            }
+        }
+        if (failures.Count > 0)
+            throw new CheckpointException($"no readable checkpoint in {store.Folder}:\n  {string.Join("\n  ", failures)}\n" +
+                                          "the unreadable ones are kept as *.unreadable; move the checkpoints folder away to train from step 0");
+        return null;
+    }
+
+    /// <summary>Where resumption and fallback messages go (stderr for `stag train`).</summary>
+    public Action<string>? Log { get; set; }
 
     /// <summary>Validation loss (nats/token), perplexity and bits per byte over the configured number of windows.</summary>
     public (double Loss, double Perplexity, double BitsPerByte) Evaluate()

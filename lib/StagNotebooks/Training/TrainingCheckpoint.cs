@@ -9,50 +9,46 @@ namespace StagNotebooks.Training;
 public sealed record TrainingState(int Step, long Tokens, double ElapsedSeconds, double? BestValLoss, int? BestStep, byte[]? TorchRngState);
 
 /// <summary>
-/// A training checkpoint folder: the model checkpoint files (config, weights, tensor shapes), optimizer.bin
-/// (AdamW moments and step counts) and state.json. Written into a temporary folder, then renamed over the old
-/// one: an interrupted write leaves the previous checkpoint whole.
+/// The files of a training checkpoint folder: the model checkpoint files (config, weights, tensor shapes),
+/// optimizer.bin (AdamW moments and step counts), state.json and the manifest. <see cref="CheckpointStore"/>
+/// decides where the folder goes and commits it crash-safely.
 /// </summary>
 public static class TrainingCheckpoint
 {
     public const string OptimizerFile = "optimizer.bin", StateFile = "state.json";
 
-    /// <summary>Test hook: called after the files are written and before the rename (a crash here must lose nothing).</summary>
-    internal static Action<string>? BeforeCommit;
-
-    public static void Save(string folder, StagFormerModel model, TorchSharp.Modules.OptimizerHelper optimizer, TrainingState state)
+    /// <summary>Writes every file of a training checkpoint into an existing (temporary) folder.</summary>
+    public static void WriteInto(string folder, StagFormerModel model, TorchSharp.Modules.OptimizerHelper optimizer, TrainingState state)
     {
-        var full = Path.GetFullPath(folder);
-        var tmp = full.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(tmp);
-        Checkpoint.WriteFiles(model, tmp);
-        optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
-        File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
-        BeforeCommit?.Invoke(tmp);
-        Checkpoint.ReplaceFolder(tmp, full);
+        Checkpoint.WriteFiles(model, folder);
+        optimizer.save_state_dict(Path.Combine(folder, OptimizerFile));
+        File.WriteAllText(Path.Combine(folder, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    public static bool Exists(string folder) => File.Exists(Path.Combine(folder, StateFile));
+    /// <summary>Whether <paramref name="folder"/> (a folder or a pointer such as checkpoints/last) leads to a training checkpoint.</summary>
+    public static bool Exists(string folder) => File.Exists(Path.Combine(Checkpoint.Resolve(folder), StateFile));
 
-    /// <summary>Restores model, optimizer and RNG; returns the state. Mismatches name the file and the tensors.</summary>
+    /// <summary>
+    /// Restores model, optimizer and RNG; returns the state. A missing, truncated or corrupt file, or a config that
+    /// does not match, is a <see cref="CheckpointException"/> naming the file.
+    /// </summary>
     public static TrainingState Load(string folder, StagFormerModel model, TorchSharp.Modules.OptimizerHelper optimizer)
     {
+        folder = Checkpoint.Resolve(folder);
+        Checkpoint.Verify(folder);
         var statePath = Path.Combine(folder, StateFile);
         TrainingState state;
         try { state = JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
         catch (Exception e) when (e is JsonException or IOException) { throw new CheckpointException($"{statePath}: {e.Message}"); }
+        var config = Checkpoint.ReadConfig(folder);
+        if (config != model.Config)
+            throw new CheckpointException($"{Path.Combine(folder, Checkpoint.ConfigFile)}: the checkpoint's model config differs from the run's ({config.ToJson()} vs {model.Config.ToJson()})");
         Checkpoint.LoadInto(model, folder);
-        optimizer.load_state_dict(Path.Combine(folder, OptimizerFile));
-        if (state.TorchRngState is { } rng) torch.set_rng_state(torch.tensor(rng));
+        var opt = Path.Combine(folder, OptimizerFile);
+        try { optimizer.load_state_dict(opt); }
+        catch (Exception e) { throw new CheckpointException($"{opt}: unreadable ({e.GetType().Name}: {e.Message})"); }
+        if (state.TorchRngState is { } rng) { using var t = torch.tensor(rng); torch.set_rng_state(t); }
         return state;
-    }
-
-    /// <summary>Removes temporary folders left by a write that was interrupted.</summary>
-    public static void CleanInterrupted(string checkpointsFolder)
-    {
-        if (!Directory.Exists(checkpointsFolder)) return;
-        foreach (var d in Directory.GetDirectories(checkpointsFolder).Where(d => Path.GetFileName(d).Contains(".tmp-") || Path.GetFileName(d).Contains(".old-")))
-            Directory.Delete(d, recursive: true);
     }
 
     public static byte[] CaptureRng()

@@ -14,7 +14,7 @@ namespace StagNotebooks.Workbench;
 /// </summary>
 public static class Experiments
 {
-    static Roofline? _roofline;
+    static readonly Dictionary<string, Roofline> _rooflines = new();
 
     /// <summary>The bundled corpus packed with <paramref name="tokenizer"/> (cached in data/packed).</summary>
     public static PackedDataset Data(string tokenizer = "brown-bpe", Action<string>? log = null) => PackedDataset.PrepareBundled(tokenizer, log);
@@ -28,34 +28,49 @@ public static class Experiments
         return (list is { Count: > 0 } ? c.WithOverrides(list) : c).Validate();
     }
 
-    /// <summary>The fp32 GEMM peak of this machine's device, measured once per process (MFU's denominator).</summary>
-    public static double PeakGflops(Device device) => (_roofline ??= Roofline.Measure(device)).GemmGflops;
+    /// <summary>The fp32 GEMM peak of a device at the current thread count, measured once per process for each (MFU's denominator).</summary>
+    public static double PeakGflops(Device device) => RooflineOf(device).GemmGflops;
+
+    static string RooflineKey(Device device) => RooflineKey(device.type, device.index, torch.get_num_threads());
+    internal static string RooflineKey(DeviceType type, long index, int threads) => $"{type}:{index}|{threads}";
+
+    /// <summary>The roofline of <paramref name="device"/> (cuda:0 and cuda:1, or 1 and 2 CPU threads, are measured separately).</summary>
+    public static Roofline RooflineOf(Device device)
+    {
+        var key = RooflineKey(device);
+        lock (_rooflines)
+        {
+            if (!_rooflines.TryGetValue(key, out var r)) _rooflines[key] = r = Roofline.Measure(device);
+            return r;
+        }
+    }
 
     /// <summary>
     /// Trains (or resumes, or reuses) the run of <paramref name="config"/> on <paramref name="data"/> in
     /// runs/&lt;preset&gt;-&lt;label&gt;-&lt;id&gt;. A finished run with the same config and data is returned as is.
     /// </summary>
     public static TrainResult Train(TrainConfig config, string label, PackedDataset data, string? runsRoot = null,
-                                    Action<TrainProgress>? progress = null, string device = "auto", CancellationToken cancel = default)
+                                    Action<TrainProgress>? progress = null, string device = "auto", CancellationToken cancel = default,
+                                    Action<string>? log = null)
     {
         var run = RunDirectory.Open(runsRoot ?? RepoPaths.Runs, RunDirectory.DefaultName(config, label, data.Id), config, data.Id);
         if (run.IsComplete)
         {
             var metrics = MetricsLog.ReadFrom(run.Path);
-            return new TrainResult(run, metrics[^1].Step, metrics[^1].Loss, metrics.Where(m => m.ValLoss != null).Select(m => m.ValLoss).Min(), metrics, Resumed: false);
+            return new TrainResult(run, metrics[^1].Step, metrics[^1].Loss, metrics.Where(m => m.ValLoss != null).Select(m => m.ValLoss).Min(), metrics, Resumed: false, Reused: true);
         }
         var dev = TorchRuntime.ResolveDevice(device);
         using var train = data.Open("train");
         using var val = data.Open("val");
         using var trainer = new Trainer(run, new RandomWindowBatches(train, config.Seed), new SequentialWindows(val, data.Manifest.Splits["val"].BytesPerToken),
-                                        dev, PeakGflops(dev));
+                                        dev, PeakGflops(dev)) { Log = log };
         return trainer.Run(progress, cancel);
     }
 
     /// <summary>The model of a finished run: its best checkpoint (lowest validation loss), or the last one.</summary>
     public static StagFormerModel LoadModel(RunDirectory run, bool best = true, string device = "auto")
     {
-        var folder = best && Directory.Exists(run.BestCheckpoint) ? run.BestCheckpoint : run.LastCheckpoint;
+        var folder = best && Checkpoint.Exists(run.BestCheckpoint) ? run.BestCheckpoint : run.LastCheckpoint;
         var model = Checkpoint.Load(folder, TorchRuntime.ResolveDevice(device));
         model.eval();
         return model;

@@ -31,15 +31,11 @@ public static class Reports
             {
                 var config = Experiments.Config(preset, v, data, seed: s);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                bool trained = false;
                 var live = log is null ? null : new LiveProgress(Console.Out);   // a live line in the notebook while a run trains
                 var r = Experiments.Train(config, v, data, runsRoot, progress: p =>
-                {
-                    trained = true;
-                    live?.Report(LiveProgress.Training($"{v} seed {s}", p.Step, p.TotalSteps, p.Metrics.Loss, p.Metrics.TokensPerSecond, p.Metrics.ElapsedSeconds));
-                });
-                var summary = $"{v} seed {s}: {(trained ? $"trained in {clock.Elapsed.TotalSeconds:F0} s" : "reused")}, best val loss {r.BestValLoss:F4} ({r.Run.Path})";
-                if (trained && live != null) live.Done(summary); else log?.Invoke(summary);
+                    live?.Report(LiveProgress.Training($"{v} seed {s}", p.Step, p.TotalSteps, p.Metrics.Loss, p.Metrics.TokensPerSecond, p.Metrics.ElapsedSeconds)));
+                var summary = $"{v} seed {s}: {(r.Reused ? "reused" : $"trained in {clock.Elapsed.TotalSeconds:F0} s")}, best val loss {r.BestValLoss:F4} ({r.Run.Path})";
+                if (!r.Reused && live != null) live.Done(summary); else log?.Invoke(summary);
                 runs.Add(r);
             }
             list.Add(new Trained(v, runs));

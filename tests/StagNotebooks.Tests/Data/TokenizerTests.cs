@@ -21,7 +21,7 @@ public class TokenizerTests
             Assert.Equal(line, t.Tokenizer.Decode(ids));
         }
         var eot = t.Tokenizer is Microsoft.ML.Tokenizers.TiktokenTokenizer tk ? tk.SpecialTokens![BpeTrainer.EndOfText]
-            : ((Microsoft.ML.Tokenizers.CodeGenTokenizer)t.Tokenizer).Vocabulary[BpeTrainer.EndOfText];
+            : ((Microsoft.ML.Tokenizers.BpeTokenizer)t.Tokenizer).Vocabulary[BpeTrainer.EndOfText];
         Assert.Equal(eot, t.EndOfText);
     }
 
