@@ -14,6 +14,9 @@ public static class TestPaths
 
     public static string Repo(params string[] parts) => Path.Combine(new[] { RepoRoot }.Concat(parts).ToArray());
 
+    /// <summary>The built `stag` (the CLI's target framework is the one the tests run on).</summary>
+    public static string Stag => Path.Combine(RepoRoot, "lib", "Stag", "bin", "Release", Path.GetFileName(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)), "stag.dll");
+
     /// <summary>A fresh temporary folder, deleted when disposed.</summary>
     public sealed class TempDir : IDisposable
     {

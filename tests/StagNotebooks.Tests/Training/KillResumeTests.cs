@@ -20,7 +20,7 @@ public class KillResumeTests(ITestOutputHelper output)
 
     static Process Start(string runs, string stepLog)
     {
-        var dll = TestPaths.Repo("lib", "Stag", "bin", "Release", "net8.0", "stag.dll");
+        var dll = TestPaths.Stag;
         Assert.True(File.Exists(dll), $"{dll} not built (dotnet build StagNotebooks.sln -c Release)");
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(dll);
@@ -107,7 +107,7 @@ public class FileSizeLimitTests
     {
         if (!OperatingSystem.IsLinux()) return;
         using var dir = new TestPaths.TempDir();
-        var dll = TestPaths.Repo("lib", "Stag", "bin", "Release", "net8.0", "stag.dll");
+        var dll = TestPaths.Stag;
         // 400 KiB: the smoke model's weights.bin fits, its optimizer.bin (two moments per weight) does not.
         var psi = new ProcessStartInfo("bash") { WorkingDirectory = TestPaths.RepoRoot, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "-c", $"ulimit -f 400; exec dotnet '{dll}' train --preset smoke --threads 1 --set CheckpointEvery=5 --runs '{dir.File("runs")}'" })
