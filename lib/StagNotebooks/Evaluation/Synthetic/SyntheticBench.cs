@@ -92,11 +92,13 @@ public static class SyntheticBench
         var run = RunDirectory.Open(runsRoot, $"{preset}-{task.Name}-{trained}-s{seed}-{RunDirectory.ComputeId(config, dataId)}", config, dataId);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         StagFormerModel model;
-        double finalLoss;
+        double finalLoss, seconds;
         if (run.IsComplete)
         {
+            // A reused run reports the training time it recorded, not the time it took to load.
             model = Checkpoint.Load(run.LastCheckpoint, device);
-            finalLoss = MetricsLog.ReadFrom(run.Path)[^1].Loss;
+            var last = MetricsLog.ReadFrom(run.Path)[^1];
+            finalLoss = last.Loss; seconds = last.ElapsedSeconds;
         }
         else
         {
@@ -105,8 +107,8 @@ public static class SyntheticBench
             trainer.Optimizer.Dispose();
             model = trainer.Model;
             finalLoss = r.FinalLoss;
+            seconds = clock.Elapsed.TotalSeconds;
         }
-        double seconds = clock.Elapsed.TotalSeconds;
         using (model)
         {
             model.eval();
