@@ -73,7 +73,7 @@ public static class FigureWriter
     {
         Directory.CreateDirectory(folder);
         string csv = Path.Combine(folder, name + ".csv"), md = Path.Combine(folder, name + ".md");
-        AtomicFile.Write(csv, tmp => DataFrame.SaveCsv(table, tmp, cultureInfo: System.Globalization.CultureInfo.InvariantCulture));
+        AtomicFile.Write(csv, tmp => DataFrame.SaveCsv(table, tmp, encoding: new System.Text.UTF8Encoding(false), cultureInfo: System.Globalization.CultureInfo.InvariantCulture));
         AtomicFile.WriteAllText(md, Markdown(table) + (provenance is null ? "" : $"\n_{provenance.Line}_\n"));
         return WithSidecar(folder, name, provenance, new List<string> { csv, md });
     }
