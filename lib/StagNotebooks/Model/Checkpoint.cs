@@ -129,17 +129,7 @@ public static class Checkpoint
         Dictionary<string, long[]> saved;
         try { saved = JsonSerializer.Deserialize<Dictionary<string, long[]>>(File.ReadAllText(tensorsPath)) ?? throw new JsonException("empty"); }
         catch (JsonException e) { throw new CheckpointException($"{tensorsPath}: corrupt ({e.Message})"); }
-        var want = Shapes(model);
-        var problems = new List<string>();
-        foreach (var (name, shape) in want)
-        {
-            if (!saved.TryGetValue(name, out var s)) problems.Add($"{name}: missing from the checkpoint (model expects [{string.Join(", ", shape)}])");
-            else if (!s.SequenceEqual(shape)) problems.Add($"{name}: checkpoint has [{string.Join(", ", s)}], model expects [{string.Join(", ", shape)}]");
-        }
-        foreach (var name in saved.Keys.Where(n => !want.ContainsKey(n)))
-            problems.Add($"{name}: in the checkpoint but not in the model");
-        if (problems.Count > 0)
-            throw new CheckpointException($"checkpoint {folder} does not match the model ({problems.Count} tensor(s)):\n  " + string.Join("\n  ", problems));
+        StateDictMatch.Check(model, saved, folder);
         var weights = Path.Combine(folder, WeightsFile);
         try { ReadWeights(model, weights); }
         catch (Exception e) when (e is not CheckpointException) { throw new CheckpointException($"{weights}: unreadable ({e.GetType().Name}: {e.Message})"); }
