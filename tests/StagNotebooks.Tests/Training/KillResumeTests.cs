@@ -108,6 +108,8 @@ public class FileSizeLimitTests
         if (!OperatingSystem.IsLinux()) return;
         using var dir = new TestPaths.TempDir();
         var dll = TestPaths.Stag;
+        // The packed corpus is written before training (a fresh clone has none yet): not under the limit under test.
+        StagNotebooks.Data.PackedDataset.PrepareBundled("brown-bpe");
         // 400 KiB: the smoke model's weights.bin fits, its optimizer.bin (two moments per weight) does not.
         var psi = new ProcessStartInfo("bash") { WorkingDirectory = TestPaths.RepoRoot, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "-c", $"ulimit -f 400; exec dotnet '{dll}' train --preset smoke --threads 1 --set CheckpointEvery=5 --runs '{dir.File("runs")}'" })
