@@ -14,7 +14,8 @@ public sealed class ReproduceCommand : ICommand
           each in its own process on a fresh .NET Interactive kernel, so nothing one notebook held outlives it.
           Trained runs are found in runs/ by config hash and reused, so nothing trains twice; an interrupted
           reproduce resumes. Executed notebooks go to figures/notebooks/, charts (HTML, PNG with Chromium) and
-          tables (CSV, Markdown) to figures/<notebook>/.
+          tables (CSV, Markdown) to figures/<notebook>/. Each notebook's wall time and peak resident memory
+          (sampled once a second) are printed and written to figures/notebooks/reproduce-memory.csv.
         """;
 
     public int Run(CommandLine args)
@@ -38,17 +39,22 @@ public sealed class ReproduceCommand : ICommand
         Directory.CreateDirectory(output);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var notebooks = NotebookSeries.Notebooks(Path.Combine(RepoPaths.Root, "notebooks"));
+        var memory = new List<(string Notebook, double Seconds, double PeakMB)>();
         foreach (var nb in notebooks)
         {
             Console.WriteLine($"▶ {Path.GetFileName(nb)}");
-            int code = RunChild(nb, NotebookSeries.Applicable(nb, parameters), Path.Combine(output, Path.GetFileName(nb)), threads);
+            var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), Path.Combine(output, Path.GetFileName(nb)), threads);
+            memory.Add((Path.GetFileName(nb), seconds, peak));
+            Console.WriteLine($"  {seconds:F0} s, peak resident memory {peak / 1024:F2} GB");
+            WriteMemory(Path.Combine(output, "reproduce-memory.csv"), parameters["Preset"], memory);
             if (code != 0)
             {
                 Console.Error.WriteLine($"stag reproduce: stopped at {Path.GetFileName(nb)} (exit code {code}); run the same command again after fixing: finished training runs are reused");
                 return 1;
             }
         }
-        Console.WriteLine($"\n{notebooks.Count} notebooks in {clock.Elapsed.TotalMinutes:F1} min.");
+        Console.WriteLine($"\n{notebooks.Count} notebooks in {clock.Elapsed.TotalMinutes:F1} min; peak resident memory of one notebook {memory.Max(m => m.PeakMB) / 1024:F2} GB ({memory.MaxBy(m => m.PeakMB).Notebook}).");
+        Console.WriteLine($"memory per notebook: {Path.Combine(output, "reproduce-memory.csv")}");
         Console.WriteLine($"executed notebooks: {output}");
         Console.WriteLine($"figures and tables: {RepoPaths.Figures}/<notebook>/ (HTML charts open offline{(Reporting.FigureWriter.Chromium is null ? "; install chromium for PNGs" : ", PNGs beside them")})");
         Console.WriteLine($"trained runs:       {RepoPaths.Runs}");
@@ -56,7 +62,7 @@ public sealed class ReproduceCommand : ICommand
     }
 
     /// <summary>`stag notebook run` in a child process: one notebook, one kernel, one process, all released at its exit.</summary>
-    static int RunChild(string notebook, IReadOnlyDictionary<string, string> parameters, string output, string? threads)
+    static (int Code, double Seconds, double PeakMB) RunChild(string notebook, IReadOnlyDictionary<string, string> parameters, string output, string? threads)
     {
         var self = Environment.ProcessPath!;
         var psi = new System.Diagnostics.ProcessStartInfo(self) { UseShellExecute = false };
@@ -65,7 +71,14 @@ public sealed class ReproduceCommand : ICommand
         if (threads != null) { psi.ArgumentList.Add("--threads"); psi.ArgumentList.Add(threads); }
         foreach (var (k, v) in parameters) { psi.ArgumentList.Add("-p"); psi.ArgumentList.Add($"{k}={v}"); }
         using var child = System.Diagnostics.Process.Start(psi)!;
+        using var sampler = new Benchmarks.ProcessMemory(child, TimeSpan.FromSeconds(1));
         child.WaitForExit();
-        return child.ExitCode;
+        sampler.Dispose();
+        return (child.ExitCode, sampler.Seconds, sampler.PeakMB);
     }
+
+    /// <summary>One row per notebook run so far: its wall time and peak resident memory (VmRSS sampled once a second).</summary>
+    static void WriteMemory(string path, string preset, IEnumerable<(string Notebook, double Seconds, double PeakMB)> rows) =>
+        Reporting.AtomicFile.WriteAllText(path, "notebook,preset,seconds,peak_resident_mb\n" + string.Concat(rows.Select(r =>
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.Notebook},{preset},{r.Seconds:F1},{r.PeakMB:F0}\n"))));
 }
