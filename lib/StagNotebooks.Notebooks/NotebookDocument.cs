@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Notebooks;
 
@@ -26,7 +27,7 @@ public sealed class NotebookDocument
     }
 
     public void Save(string path) =>
-        Reporting.AtomicFile.WriteAllText(path, Root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(path, Root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
     public NotebookDocument Clone() => new((JsonObject)JsonNode.Parse(Root.ToJsonString())!);
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using StagNotebooks.Benchmarks;
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Cli.Commands;
 
@@ -22,7 +23,7 @@ public sealed class BenchDataCommand : ICommand
         args.RejectUnknown();
         var results = DataBenchmark.Run(names, inputs, json ? null : Console.WriteLine);
         var text = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true });
-        if (outPath != null) Reporting.AtomicFile.WriteAllText(outPath, text);
+        if (outPath != null) AtomicFile.WriteAllText(outPath, text);
         if (json) Console.WriteLine(text);
         return 0;
     }

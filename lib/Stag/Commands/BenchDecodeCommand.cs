@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Spectre.Console;
 using StagNotebooks.Benchmarks;
+using StagNotebooks.IO;
 using StagNotebooks.Model;
 
 namespace StagNotebooks.Cli.Commands;
@@ -53,7 +54,7 @@ public sealed class BenchDecodeCommand : ICommand
             cases.Insert(cases.FindIndex(c => c.Engine == "parallel") + 1, cases.First(c => c.Engine == "parallel") with { Engine = DecodeBenchmark.ParallelPerStepThreads });
         var results = DecodeBenchmark.Run(cases, o, json ? null : Console.WriteLine);
         var text = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true });
-        if (outPath != null) Reporting.AtomicFile.WriteAllText(outPath, text);
+        if (outPath != null) AtomicFile.WriteAllText(outPath, text);
         if (json) { Console.WriteLine(text); return 0; }
         var t = new Table().Border(TableBorder.Rounded);
         foreach (var col in new[] { "variant", "engine", "prefill ms", "decode ms/token (p10–p90)", "tokens/s", "× baseline-2h", "= sequential", "calls/step", "weights MB", "self KV MB", "cross KV MB" })
@@ -86,10 +87,10 @@ public sealed class BenchDecodeCommand : ICommand
     {
         var study = DecodeStudy.Run(shape, o, json ? null : Console.WriteLine);
         var opts = new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
-        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "cells.json"), JsonSerializer.Serialize(study.Cells, opts));
-        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "model.json"), JsonSerializer.Serialize(study.Model, opts));
-        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "cells.csv"), Reporting.Csv.From(study.Cells));
-        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "predictions.csv"), Reporting.Csv.From(study.Predictions));
+        AtomicFile.WriteAllText(Path.Combine(folder, "cells.json"), JsonSerializer.Serialize(study.Cells, opts));
+        AtomicFile.WriteAllText(Path.Combine(folder, "model.json"), JsonSerializer.Serialize(study.Model, opts));
+        AtomicFile.WriteAllText(Path.Combine(folder, "cells.csv"), Csv.From(study.Cells));
+        AtomicFile.WriteAllText(Path.Combine(folder, "predictions.csv"), Csv.From(study.Predictions));
         var m = study.Model;
         if (json) { Console.WriteLine(JsonSerializer.Serialize(study, opts)); return 0; }
         Console.WriteLine($"roofline: {study.Roofline.BandwidthGBs:F1} GB/s; best achieved in a decode step: {study.Cells.Max(c => c.AchievedGBs):F1} GB/s");

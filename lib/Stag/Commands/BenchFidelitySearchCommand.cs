@@ -1,6 +1,7 @@
 using System.Globalization;
 using Spectre.Console;
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;

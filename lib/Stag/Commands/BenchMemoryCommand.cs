@@ -1,5 +1,6 @@
 using System.Text.Json;
 using StagNotebooks.Benchmarks;
+using StagNotebooks.IO;
 using StagNotebooks.Workbench;
 
 namespace StagNotebooks.Cli.Commands;
@@ -42,7 +43,7 @@ public sealed class BenchMemoryCommand : ICommand
 
         var text = JsonSerializer.Serialize(phases.Select(p => new { p.Name, p.Unit, p.WarmupAt, p.WarmMB, p.PeakMB, p.FinalMB, p.Growth, p.Samples }),
                                             new JsonSerializerOptions { WriteIndented = true });
-        if (outPath != null) StagNotebooks.Reporting.AtomicFile.WriteAllText(outPath, text);
+        if (outPath != null) AtomicFile.WriteAllText(outPath, text);
         if (json) { Console.WriteLine(text); return 0; }
         foreach (var p in phases)
             Console.WriteLine($"{p.Name}: resident {p.WarmMB:F0} MB after warm-up ({p.Unit} {p.WarmupAt}) → {p.FinalMB:F0} MB, peak {p.PeakMB:F0} MB, growth {p.Growth:P1}");

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Spectre.Console;
 using StagNotebooks.Benchmarks;
+using StagNotebooks.IO;
 using StagNotebooks.Runtime;
 
 namespace StagNotebooks.Cli.Commands;
@@ -35,7 +36,7 @@ public sealed class BenchTrainCommand : ICommand
         if (!json) Console.WriteLine($"roofline: {roof.GemmGflops:F1} GFLOP/s fp32 GEMM on {roof.Device}, {roof.Threads} threads");
         var results = TrainBenchmark.Run(preset, variants, steps, early, device, roof.GemmGflops, log: json ? null : Console.WriteLine);
         var text = JsonSerializer.Serialize(new { roofline = roof, results }, new JsonSerializerOptions { WriteIndented = true });
-        if (outPath != null) StagNotebooks.Reporting.AtomicFile.WriteAllText(outPath, text);
+        if (outPath != null) AtomicFile.WriteAllText(outPath, text);
         if (json) { Console.WriteLine(text); return 0; }
         var t = new Table().Border(TableBorder.Rounded);
         foreach (var col in new[] { "variant", "step ms", "tokens/s", "MFU", "× baseline-2h", $"resident growth (step {early}→{steps})" }) t.AddColumn(col);

@@ -1,5 +1,6 @@
 using Spectre.Console;
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Cli.Commands;
 

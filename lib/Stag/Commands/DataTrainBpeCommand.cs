@@ -1,4 +1,5 @@
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Spectre.Console;
+using StagNotebooks.Benchmarks;
 using StagNotebooks.Runtime;
 
 namespace StagNotebooks.Cli.Commands;

@@ -3,6 +3,7 @@ using Microsoft.ML.Tokenizers;
 using Spectre.Console;
 using StagNotebooks.Decoding;
 using StagNotebooks.Evaluation;
+using StagNotebooks.IO;
 using StagNotebooks.Model;
 using StagNotebooks.Runtime;
 
@@ -92,7 +93,7 @@ public sealed class EvalCommand : ICommand
             }
 
             var results = new EvalResults(checkpoint, engine.Name, tokenizerSpec, perplexity, tasks, freeRunning);
-            if (outPath != null) Reporting.AtomicFile.WriteAllText(outPath, results.ToJson());
+            if (outPath != null) AtomicFile.WriteAllText(outPath, results.ToJson());
             if (json) Console.WriteLine(results.ToJson());
             else Print(results);
             return 0;

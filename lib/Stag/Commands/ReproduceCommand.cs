@@ -1,4 +1,5 @@
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 using StagNotebooks.Notebooks;
 
 namespace StagNotebooks.Cli.Commands;
@@ -79,6 +80,6 @@ public sealed class ReproduceCommand : ICommand
 
     /// <summary>One row per notebook run so far: its wall time and peak resident memory (VmRSS sampled once a second).</summary>
     static void WriteMemory(string path, string preset, IEnumerable<(string Notebook, double Seconds, double PeakMB)> rows) =>
-        Reporting.AtomicFile.WriteAllText(path, "notebook,preset,seconds,peak_resident_mb\n" + string.Concat(rows.Select(r =>
+        AtomicFile.WriteAllText(path, "notebook,preset,seconds,peak_resident_mb\n" + string.Concat(rows.Select(r =>
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.Notebook},{preset},{r.Seconds:F1},{r.PeakMB:F0}\n"))));
 }

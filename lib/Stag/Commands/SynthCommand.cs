@@ -1,7 +1,9 @@
 using Spectre.Console;
+using StagNotebooks.Benchmarks;
 using StagNotebooks.Data;
 using StagNotebooks.Evaluation;
 using StagNotebooks.Evaluation.Synthetic;
+using StagNotebooks.IO;
 using StagNotebooks.Reporting;
 using StagNotebooks.Runtime;
 

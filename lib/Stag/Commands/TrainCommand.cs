@@ -1,4 +1,5 @@
 using Spectre.Console;
+using StagNotebooks.Model;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
 

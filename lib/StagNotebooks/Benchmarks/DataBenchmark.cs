@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Benchmarks;
 

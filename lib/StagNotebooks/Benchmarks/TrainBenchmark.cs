@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using StagNotebooks.Data;
 using StagNotebooks.Model;
 using StagNotebooks.Runtime;
 using StagNotebooks.Training;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Data;
 
@@ -99,10 +100,10 @@ public sealed class BpeTrainer
     public void Save(string folder)
     {
         Directory.CreateDirectory(folder);
-        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "vocab.json"),
+        AtomicFile.WriteAllText(Path.Combine(folder, "vocab.json"),
             JsonSerializer.Serialize(Vocab.OrderBy(kv => kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value),
                 new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
-        Reporting.AtomicFile.WriteAllText(Path.Combine(folder, "merges.txt"), "#version: 0.2\n" + string.Concat(Merges.Select(m => $"{m.Left} {m.Right}\n")));
+        AtomicFile.WriteAllText(Path.Combine(folder, "merges.txt"), "#version: 0.2\n" + string.Concat(Merges.Select(m => $"{m.Left} {m.Right}\n")));
     }
 
     /// <summary>Encodes with the learned merges by their rank (the reference the loaded tokenizer must match).</summary>

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Data;
 
@@ -101,7 +102,7 @@ public sealed class PackedDataset
             log?.Invoke($"{split}: {docs} documents, {totalBytes:N0} bytes → {tokens.Count:N0} tokens ({(double)totalBytes / Math.Max(1, tokens.Count):F2} bytes/token); {reader.Summary}");
         }
         var manifest = new DatasetManifest(ManifestVersion, tokenizer, tok.VocabSize, tok.EndOfText, tok.VocabSize <= 65536 ? 2 : 4, manifests);
-        Reporting.AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
         return new PackedDataset(folder, manifest);
     }
 

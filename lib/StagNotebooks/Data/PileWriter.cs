@@ -1,4 +1,5 @@
 using System.Text.Json;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Data;
 
@@ -7,7 +8,7 @@ public static class PileWriter
 {
     public static void Write(string path, IEnumerable<(string Text, string Subset, IReadOnlyDictionary<string, string>? Extra)> records)
     {
-        Reporting.AtomicFile.Write(path, tmp =>
+        AtomicFile.Write(path, tmp =>
         {
             using var fs = File.Create(tmp);
             Stream s = path.EndsWith(".zst", StringComparison.OrdinalIgnoreCase) ? new ZstdSharp.CompressionStream(fs, 19) : fs;

@@ -1,4 +1,3 @@
-using StagNotebooks.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Data;
 
@@ -74,7 +75,7 @@ public sealed class TokenFile : IDisposable
     public static void Write(string path, IReadOnlyList<int> tokens, int vocabSize, int endOfText)
     {
         int width = vocabSize <= 65536 ? 2 : 4;
-        Reporting.AtomicFile.Write(path, tmp =>
+        AtomicFile.Write(path, tmp =>
         {
             using var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
             using var w = new BinaryWriter(fs);

@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Data;
 

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Evaluation;
 
@@ -31,8 +32,8 @@ public sealed record HeldOutTaskSet(IReadOnlyList<string> Cloze, IReadOnlyList<C
         Directory.CreateDirectory(folder);
         var cloze = Path.Combine(folder, ClozeFile);
         var cont = Path.Combine(folder, ContinuationFile);
-        Reporting.AtomicFile.Write(cloze, tmp => File.WriteAllLines(tmp, Cloze.Select(t => JsonSerializer.Serialize(new { text = t }, Json))));
-        Reporting.AtomicFile.Write(cont, tmp => File.WriteAllLines(tmp, Continuation.Select(c =>
+        AtomicFile.Write(cloze, tmp => File.WriteAllLines(tmp, Cloze.Select(t => JsonSerializer.Serialize(new { text = t }, Json))));
+        AtomicFile.Write(cont, tmp => File.WriteAllLines(tmp, Continuation.Select(c =>
             JsonSerializer.Serialize(new { ctx = c.Context, endings = c.Endings, label = c.Label }, Json))));
         return new[] { cloze, cont };
     }

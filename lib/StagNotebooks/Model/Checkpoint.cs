@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using StagNotebooks.Reporting;
+using StagNotebooks.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 

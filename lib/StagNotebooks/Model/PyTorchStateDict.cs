@@ -1,3 +1,4 @@
+using StagNotebooks.IO;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -20,13 +21,13 @@ public static class PyTorchStateDict
         var sd = new Dictionary<string, Tensor>();
         foreach (var (name, t) in model.state_dict())
             sd[name] = (dtype is { } d && t.is_floating_point() ? t.to(d) : t).detach().cpu().contiguous();
-        Reporting.AtomicFile.Write(path, tmp =>
+        AtomicFile.Write(path, tmp =>
         {
             using var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write);
             PyTorchPickler.PickleStateDict(fs, sd, leaveOpen: true);
             fs.Flush(flushToDisk: true);
         });
-        Reporting.AtomicFile.WriteAllText(ConfigPathFor(path), model.Config.ToJson());
+        AtomicFile.WriteAllText(ConfigPathFor(path), model.Config.ToJson());
     }
 
     /// <summary>Reads a torch.save'd state dict (a dict of tensors) on the CPU.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Data.Analysis;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Reporting;
 

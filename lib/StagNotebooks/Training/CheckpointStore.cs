@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using StagNotebooks.IO;
 using StagNotebooks.Model;
-using StagNotebooks.Reporting;
 
 namespace StagNotebooks.Training;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Training;
 
@@ -50,8 +51,8 @@ public sealed class MetricsLog
     {
         var rows = Read().Where(r => r.Step <= step).ToList();
         _lastStep = rows.Count > 0 ? rows[^1].Step : 0;
-        Reporting.AtomicFile.WriteAllText(_jsonl, string.Concat(rows.Select(r => JsonSerializer.Serialize(r) + "\n")));
-        Reporting.AtomicFile.WriteAllText(_csv, CsvHeader + "\n" + string.Concat(rows.Select(CsvLine)));
+        AtomicFile.WriteAllText(_jsonl, string.Concat(rows.Select(r => JsonSerializer.Serialize(r) + "\n")));
+        AtomicFile.WriteAllText(_csv, CsvHeader + "\n" + string.Concat(rows.Select(CsvLine)));
     }
 
     public IReadOnlyList<StepMetrics> Read() => ReadFrom(Path.GetDirectoryName(_jsonl)!);

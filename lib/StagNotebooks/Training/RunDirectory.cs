@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Training;
 
@@ -45,9 +46,9 @@ public sealed class RunDirectory
         else
         {
             Directory.CreateDirectory(path);
-            Reporting.AtomicFile.WriteAllText(System.IO.Path.Combine(path, "config.json"), config.ToJson());
-            Reporting.AtomicFile.WriteAllText(System.IO.Path.Combine(path, "data.json"), $"{{\"data\": {System.Text.Json.JsonSerializer.Serialize(dataId)}}}");
-            Reporting.AtomicFile.WriteAllText(idFile, id);
+            AtomicFile.WriteAllText(System.IO.Path.Combine(path, "config.json"), config.ToJson());
+            AtomicFile.WriteAllText(System.IO.Path.Combine(path, "data.json"), $"{{\"data\": {System.Text.Json.JsonSerializer.Serialize(dataId)}}}");
+            AtomicFile.WriteAllText(idFile, id);
         }
         return new RunDirectory(path, id, config);
     }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using StagNotebooks.Data;
+using StagNotebooks.IO;
 using StagNotebooks.Model;
 using StagNotebooks.Runtime;
 using TorchSharp;
@@ -151,7 +153,7 @@ public sealed class Trainer : IDisposable
         }
         var all = metrics.Read();
         if (all.Count > 0 && all[^1].Step == total)
-            Reporting.AtomicFile.WriteAllText(_run.DoneFile, System.Text.Json.JsonSerializer.Serialize(new { steps = total, final_loss = all[^1].Loss, best_val_loss = best, best_step = bestStep }));
+            AtomicFile.WriteAllText(_run.DoneFile, System.Text.Json.JsonSerializer.Serialize(new { steps = total, final_loss = all[^1].Loss, best_val_loss = best, best_step = bestStep }));
         return new TrainResult(_run, all.Count > 0 ? all[^1].Step : 0, all.Count > 0 ? all[^1].Loss : lastLoss, best, all, resumed);
     }
 

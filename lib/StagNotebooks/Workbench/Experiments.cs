@@ -1,5 +1,6 @@
 using StagNotebooks.Benchmarks;
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 using StagNotebooks.Model;
 using StagNotebooks.Runtime;
 using StagNotebooks.Training;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Analysis;
 using StagNotebooks.Evaluation;
+using StagNotebooks.Model;
 using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 

@@ -2,6 +2,7 @@ using Microsoft.Data.Analysis;
 using StagNotebooks.Data;
 using StagNotebooks.Decoding;
 using StagNotebooks.Evaluation;
+using StagNotebooks.IO;
 using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 

@@ -1,4 +1,5 @@
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 using TorchSharp;
 
 namespace StagNotebooks.Tests.Data;

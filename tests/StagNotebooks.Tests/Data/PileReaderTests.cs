@@ -1,5 +1,6 @@
 using System.Text;
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Tests.Data;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.ML.Tokenizers;
 using StagNotebooks.Data;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Tests.Data;
 

@@ -1,3 +1,4 @@
+using StagNotebooks.Benchmarks;
 using StagNotebooks.Evaluation.Synthetic;
 using TorchSharp;
 

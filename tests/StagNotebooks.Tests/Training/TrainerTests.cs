@@ -1,3 +1,4 @@
+using StagNotebooks.Data;
 using StagNotebooks.Model;
 using StagNotebooks.Training;
 using TorchSharp;

@@ -1,4 +1,4 @@
-using StagNotebooks.Training;
+using StagNotebooks.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace StagNotebooks.Reporting;
+namespace StagNotebooks.IO;
 
 /// <summary>
 /// Writes that never leave a half-written file: write a temporary file beside the target, flush it to disk, rename

@@ -1,4 +1,4 @@
-namespace StagNotebooks.Data;
+namespace StagNotebooks.IO;
 
 /// <summary>Where the repository's bundled files are: found by walking up to StagNotebooks.sln, or STAGNOTEBOOKS_ROOT.</summary>
 public static class RepoPaths

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace StagNotebooks.Training;
+namespace StagNotebooks.Data;
 
 /// <summary>
 /// Training batches, deterministic in their index: batch i is the same whenever it is asked for, so a resumed run

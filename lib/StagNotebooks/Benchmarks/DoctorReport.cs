@@ -1,7 +1,7 @@
-using StagNotebooks.Benchmarks;
+using StagNotebooks.Runtime;
 using TorchSharp;
 
-namespace StagNotebooks.Runtime;
+namespace StagNotebooks.Benchmarks;
 
 /// <summary>Everything `stag doctor` checks: versions, backend, devices, threads, the compatibility fix and the roofline.</summary>
 public sealed record DoctorReport(

@@ -1,12 +1,14 @@
 using System.Globalization;
 using Microsoft.Data.Analysis;
 using StagNotebooks.Decoding;
+using StagNotebooks.Evaluation;
+using StagNotebooks.Evaluation.Synthetic;
 using StagNotebooks.Model;
 using StagNotebooks.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace StagNotebooks.Evaluation.Synthetic;
+namespace StagNotebooks.Benchmarks;
 
 /// <summary>How a trained model is scored at the answer positions.</summary>
 public enum SyntheticScoring

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 
-namespace StagNotebooks.Reporting;
+namespace StagNotebooks.IO;
 
 /// <summary>CSV of a list of records: one column per public property, invariant culture, quoted when needed.</summary>
 public static class Csv

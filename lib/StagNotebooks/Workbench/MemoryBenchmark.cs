@@ -1,13 +1,13 @@
 using System.Globalization;
+using StagNotebooks.Benchmarks;
 using StagNotebooks.Data;
 using StagNotebooks.Decoding;
 using StagNotebooks.Model;
 using StagNotebooks.Training;
-using StagNotebooks.Workbench;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace StagNotebooks.Benchmarks;
+namespace StagNotebooks.Workbench;
 
 /// <summary>Resident memory (VmRSS) and the tensors alive outside dispose scopes, at one point of a phase.</summary>
 public sealed record MemorySample(int At, double ResidentMB, long LiveTensors);
