@@ -2,6 +2,7 @@ using StagNotebooks.Benchmarks;
 using StagNotebooks.Data;
 using StagNotebooks.IO;
 using StagNotebooks.Model;
+using StagNotebooks.Reporting;
 using StagNotebooks.Runtime;
 using StagNotebooks.Training;
 using TorchSharp;
@@ -66,6 +67,29 @@ public static class Experiments
         using var trainer = new Trainer(run, new RandomWindowBatches(train, config.Seed), new SequentialWindows(val, data.Manifest.Splits["val"].BytesPerToken),
                                         dev, PeakGflops(dev)) { Log = log };
         return trainer.Run(progress, cancel);
+    }
+
+    /// <summary>Trains every (label, variant) for every seed (reusing finished runs).</summary>
+    public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<string> variants, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null)
+    {
+        var list = new List<Trained>();
+        foreach (var v in variants)
+        {
+            var runs = new List<TrainResult>();
+            for (int s = 1; s <= seeds; s++)
+            {
+                var config = Experiments.Config(preset, v, data, seed: s);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var live = log is null ? null : new LiveProgress(Console.Out);   // a live line in the notebook while a run trains
+                var r = Experiments.Train(config, v, data, runsRoot, progress: p =>
+                    live?.Report(LiveProgress.Training($"{v} seed {s}", p.Step, p.TotalSteps, p.Metrics.Loss, p.Metrics.TokensPerSecond, p.Metrics.ElapsedSeconds)));
+                var summary = $"{v} seed {s}: {(r.Reused ? "reused" : $"trained in {clock.Elapsed.TotalSeconds:F0} s")}, best val loss {r.BestValLoss:F4} ({r.Run.Path})";
+                if (!r.Reused && live != null) live.Done(summary); else log?.Invoke(summary);
+                runs.Add(r);
+            }
+            list.Add(new Trained(v, runs));
+        }
+        return list;
     }
 
     /// <summary>The model of a finished run: its best checkpoint (lowest validation loss), or the last one.</summary>

@@ -82,7 +82,7 @@ public static class MemoryBenchmark
         {
             var models = names.Select(v => new Trained(v, new[] { Experiments.Train(Experiments.Config(preset, v, data,
                 overrides: new[] { "MaxSteps=20", "EvalEvery=10", "CheckpointEvery=10" }), v, data, runsRoot, device: device) })).ToList();
-            Reports.Quality(models, "val", tokenizer, 8, device);
+            EvaluationTables.Quality(models, "val", tokenizer, 8, device);
 
             var target = Experiments.LoadModel(models[1].Seeds[0].Run, device: device);
             var draft = Experiments.LoadModel(models[0].Seeds[0].Run, device: device);

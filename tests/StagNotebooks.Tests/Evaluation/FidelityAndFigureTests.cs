@@ -49,8 +49,8 @@ public class FidelityAndFigureTests
         using var dir = new TestPaths.TempDir();
         var folder = FigureFolder.For(dir.Path, "fidelity", "smoke", 3);
         Assert.EndsWith(Path.Combine("fidelity", "smoke-3seeds"), folder.Path);
-        Reports.Save(FidelitySearch.Table(rows), folder, "budget-gap");
-        var chart = Reports.Save(FidelitySearch.Chart(rows), folder, "budget-gap");
+        Figures.Save(FidelitySearch.Table(rows), folder, "budget-gap");
+        var chart = Figures.Save(FidelitySearch.Chart(rows), folder, "budget-gap");
         var md = File.ReadAllText(Path.Combine(folder.Path, "budget-gap.md"));
         Assert.Contains("preset smoke · 3 seeds · commit ", md);
         Assert.Contains(folder.Provenance.Line, File.ReadAllText(Path.Combine(folder.Path, "budget-gap.html")));
@@ -61,7 +61,7 @@ public class FidelityAndFigureTests
         // The CSV stays machine-readable: header plus one line per budget.
         Assert.Equal(3, File.ReadAllLines(Path.Combine(folder.Path, "budget-gap.csv")).Length);
         // Saving twice does not stack subtitles.
-        Reports.Save(chart, folder, "budget-gap");
+        Figures.Save(chart, folder, "budget-gap");
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(FigureWriter.FigureHtml(chart, standalone: false, includePlotlyJs: false), System.Text.RegularExpressions.Regex.Escape(folder.Provenance.Line)));
     }
 
@@ -70,8 +70,8 @@ public class FidelityAndFigureTests
     {
         using var dir = new TestPaths.TempDir();
         var table = new DataFrame(new StringDataFrameColumn("x", new[] { "a" }));
-        Reports.Save(table, Reports.Figures("03-training", "cpu-small", 1, dir.Path), "final");
-        Reports.Save(new DataFrame(new StringDataFrameColumn("x", new[] { "smoke" })), Reports.Figures("03-training", "smoke", 1, dir.Path), "final");
+        Figures.Save(table, Figures.Folder("03-training", "cpu-small", 1, dir.Path), "final");
+        Figures.Save(new DataFrame(new StringDataFrameColumn("x", new[] { "smoke" })), Figures.Folder("03-training", "smoke", 1, dir.Path), "final");
         Assert.Contains("| a |", File.ReadAllText(Path.Combine(dir.Path, "03-training", "cpu-small", "final.md")));
         Assert.Contains("| smoke |", File.ReadAllText(Path.Combine(dir.Path, "03-training", "smoke", "final.md")));
         Assert.Throws<ArgumentException>(() => FigureFolder.Leaf("../x", 1));

@@ -1,4 +1,4 @@
-using StagNotebooks.Workbench;
+using StagNotebooks.Reporting;
 
 namespace StagNotebooks.Tests.Model;
 
@@ -8,12 +8,12 @@ public class MaskPictureTests
     [Fact]
     public void Mask_pictures_follow_the_models_staggering_rule()
     {
-        var staggered = Reports.Mask(4, lag: 1, window: null);
+        var staggered = MaskPicture.Visible(4, lag: 1, window: null);
         Assert.Equal(new[] { 0.0, 0, 0, 0 }, staggered[0]);          // position 0 has no key (the null slot covers it)
         Assert.Equal(new[] { 1.0, 1, 1, 0 }, staggered[3]);          // k ≤ i − 1
-        var windowed = Reports.Mask(5, lag: 1, window: 2);
+        var windowed = MaskPicture.Visible(5, lag: 1, window: 2);
         Assert.Equal(new[] { 0.0, 0, 1, 1, 0 }, windowed[4]);        // i − 2 ≤ k ≤ i − 1
-        var control = Reports.Mask(3, lag: 0, window: null);
+        var control = MaskPicture.Visible(3, lag: 0, window: null);
         Assert.Equal(new[] { 1.0, 1, 0 }, control[1]);               // k ≤ i: the non-staggered control
     }
 }
