@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Spectre.Console;
 using StagNotebooks.Benchmarks;
+using StagNotebooks.Decoding;
 using StagNotebooks.IO;
 using StagNotebooks.Model;
 
@@ -51,7 +52,7 @@ public sealed class BenchDecodeCommand : ICommand
 
         var cases = DecodeBenchmark.StandardCases(shape).ToList();
         if (threadAblation)
-            cases.Insert(cases.FindIndex(c => c.Engine == "parallel") + 1, cases.First(c => c.Engine == "parallel") with { Engine = DecodeBenchmark.ParallelPerStepThreads });
+            cases.Insert(cases.FindIndex(c => c.Engine == EngineKind.Parallel) + 1, cases.First(c => c.Engine == EngineKind.Parallel) with { CallerThreads = CallerThreadSetting.PerStep });
         var results = DecodeBenchmark.Run(cases, o, json ? null : Console.WriteLine);
         var text = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true });
         if (outPath != null) AtomicFile.WriteAllText(outPath, text);
@@ -60,22 +61,22 @@ public sealed class BenchDecodeCommand : ICommand
         foreach (var col in new[] { "variant", "engine", "prefill ms", "decode ms/token (p10–p90)", "tokens/s", "× baseline-2h", "= sequential", "calls/step", "weights MB", "self KV MB", "cross KV MB" })
             t.AddColumn(col);
         foreach (var r in results)
-            t.AddRow(r.Variant, r.Engine, $"{r.PrefillMs:F2}", $"{r.DecodeMedianMs:F3} ({r.DecodeP10Ms:F3}–{r.DecodeP90Ms:F3})", $"{r.TokensPerSecond:F0}",
+            t.AddRow(r.Variant, r.EngineName, $"{r.PrefillMs:F2}", $"{r.DecodeMedianMs:F3} ({r.DecodeP10Ms:F3}–{r.DecodeP90Ms:F3})", $"{r.TokensPerSecond:F0}",
                 $"{r.RatioToBaseline:F2}", r.TokensEqualSequential switch { true => "yes", false => "[red]NO[/]", null => "n/a" }, $"{r.CriticalPathTensors}", $"{r.WeightBytes / 1e6:F1}", $"{r.SelfKvBytes / 1e6:F2}", $"{r.CrossKvBytes / 1e6:F2}");
         AnsiConsole.Write(t);
         // A prediction, not a measurement: the measured calls and computed bytes under assumed GPU constants.
         var g = GpuAssumptions.H200;
         double Gpu(DecodeBenchResult r)
         {
-            double total = r.Engine.StartsWith("parallel", StringComparison.Ordinal)
-                ? results.FirstOrDefault(x => x.Variant == r.Variant && x.Engine == "sequential")?.CriticalPathTensors ?? r.CriticalPathTensors
+            double total = r.Engine == EngineKind.Parallel
+                ? results.FirstOrDefault(x => x.Variant == r.Variant && x.Engine == EngineKind.Sequential)?.CriticalPathTensors ?? r.CriticalPathTensors
                 : r.CriticalPathTensors;
             return GpuLatencyPrediction.PredictMs(g, r.CriticalPathTensors, total, r.BytesReadPerStep);
         }
         var gpuBase = results.FirstOrDefault(r => r.Variant == o.BaselineVariant) is { } b0 ? Gpu(b0) : double.NaN;
         Console.WriteLine($"PREDICTED on a GPU (not measured; {g.Device}: {g.LaunchUs} µs/call issued, {g.KernelUs} µs/kernel, {g.BandwidthGBs} GB/s, one stream):");
         foreach (var r in results)
-            Console.WriteLine($"  {r.Variant,-14} {r.Engine,-16} {Gpu(r),7:F3} ms/token  ×{Gpu(r) / gpuBase:F2}");
+            Console.WriteLine($"  {r.Variant,-14} {r.EngineName,-16} {Gpu(r),7:F3} ms/token  ×{Gpu(r) / gpuBase:F2}");
         return results.All(r => r.TokensEqualSequential != false) ? 0 : 1;
     }
 

@@ -36,7 +36,29 @@ public sealed class EvalCommand : ICommand
     /// <summary>Turns --tokenizer into a tokenizer (TokenizerFactory); tests plug in small hand-made ones.</summary>
     public Func<string, Tokenizer> TokenizerResolver { get; init; } = spec => StagNotebooks.Data.TokenizerFactory.Create(spec).Tokenizer;
 
+    /// <summary>What `stag eval` was asked for, read from the command line.</summary>
+    sealed record EvalRequest(
+        string Checkpoint, string? Text, IReadOnlyList<string> TaskFiles, string TokenizerSpec, EngineKind Engine, int? Bos,
+        int MaxDocs, int? Stride, ScorerOptions Scorer, int Prompt, int Generate, int FreeSequences, string DeviceSpec, bool Json, string? OutPath);
+
     public int Run(CommandLine args)
+    {
+        var request = Read(args);
+        try
+        {
+            var results = Evaluate(request);
+            if (request.OutPath != null) AtomicFile.WriteAllText(request.OutPath, results.ToJson());
+            if (request.Json) Console.WriteLine(results.ToJson());
+            else Print(results);
+            return 0;
+        }
+        catch (Exception e) when (e is TaskFormatException or CheckpointException or ConfigException or ArgumentException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
+    static EvalRequest Read(CommandLine args)
     {
         var checkpoint = args.Get("checkpoint") ?? throw new CliException("--checkpoint is required");
         var text = args.Get("text");
@@ -58,50 +80,57 @@ public sealed class EvalCommand : ICommand
         CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
         if (text is null && taskFiles.Count == 0) throw new CliException("nothing to evaluate: give --text and/or --tasks");
+        EngineKind engine;
+        try { engine = EngineKinds.Parse(engineName); }
+        catch (ArgumentException e) { throw new CliException(e.Message); }
+        return new EvalRequest(checkpoint, text, taskFiles, tokenizerSpec, engine, bos, maxDocs, stride, scorer, prompt, generate, freeSequences, deviceSpec, json, outPath);
+    }
 
-        try
+    EvalResults Evaluate(EvalRequest r)
+    {
+        var device = TorchRuntime.ResolveDevice(r.DeviceSpec);
+        var model = Checkpoint.Load(r.Checkpoint, device);
+        model.eval();
+        var tokenizer = TokenizerResolver(r.TokenizerSpec);
+        var engine = EngineKinds.Create(model, r.Engine);
+        var lm = new StagFormerLanguageModel(model, device);
+        void Log(string line) { if (!r.Json) Console.Error.WriteLine(line); }
+
+        PerplexityReport? perplexity = null;
+        FreeRunningResult? freeRunning = null;
+        if (r.Text != null)
         {
-            var device = TorchRuntime.ResolveDevice(deviceSpec);
-            var model = Checkpoint.Load(checkpoint, device);
-            model.eval();
-            var tokenizer = TokenizerResolver(tokenizerSpec);
-            var engine = StagNotebooks.Benchmarks.DecodeBenchmark.MakeEngine(model, engineName);
-            var lm = new StagFormerLanguageModel(model, device);
-            void Log(string line) { if (!json) Console.Error.WriteLine(line); }
-
-            PerplexityReport? perplexity = null;
-            FreeRunningResult? freeRunning = null;
-            if (text != null)
-            {
-                var docs = new StagNotebooks.Data.PileReader(new[] { text }).Read().Take(maxDocs).Select(d => EvalDocument.FromText(tokenizer, d.Text, d.Subset, bos)).ToList();
-                Log($"perplexity: {docs.Count} documents, {docs.Sum(d => (long)d.Tokens.Length)} tokens");
-                perplexity = new PerplexityEvaluator(lm, stride).Evaluate(docs);
-                Log($"free-running ({engine.Name}): up to {freeSequences} pieces of {model.Config.MaxContext} tokens");
-                var options = new FreeRunningOptions
-                {
-                    PromptTokens = prompt, GenerateTokens = generate, MaxSequenceLength = model.Config.MaxContext, MaxSequences = freeSequences, Device = device,
-                };
-                freeRunning = FreeRunningEvaluator.Evaluate(engine, docs.Select(d => d.Tokens), options,
-                    ids => Encoding.UTF8.GetByteCount(tokenizer.Decode(ids.Where(i => i != bos).Select(i => (int)i)) ?? ""), lm);
-            }
-            var tasks = new List<TaskResult>();
-            foreach (var file in taskFiles)
-            {
-                var task = TaskReaders.Read(file);
-                Log($"task {task.Name} ({task.Format}): {Math.Min(task.Examples.Count, scorer.MaxExamples ?? int.MaxValue)} examples, {scorer.Shots}-shot");
-                tasks.Add(new MultipleChoiceScorer(lm, tokenizer, scorer).Score(task));
-            }
-
-            var results = new EvalResults(checkpoint, engine.Name, tokenizerSpec, perplexity, tasks, freeRunning);
-            if (outPath != null) AtomicFile.WriteAllText(outPath, results.ToJson());
-            if (json) Console.WriteLine(results.ToJson());
-            else Print(results);
-            return 0;
+            var docs = new StagNotebooks.Data.PileReader(new[] { r.Text }).Read().Take(r.MaxDocs).Select(d => EvalDocument.FromText(tokenizer, d.Text, d.Subset, r.Bos)).ToList();
+            Log($"perplexity: {docs.Count} documents, {docs.Sum(d => (long)d.Tokens.Length)} tokens");
+            perplexity = new PerplexityEvaluator(lm, r.Stride).Evaluate(docs);
+            Log($"free-running ({engine.Name}): up to {r.FreeSequences} pieces of {model.Config.MaxContext} tokens");
+            freeRunning = EvaluateFreeRunning(r, engine, docs, tokenizer, lm, model.Config.MaxContext, device);
         }
-        catch (Exception e) when (e is TaskFormatException or CheckpointException or ConfigException or ArgumentException or FileNotFoundException or DirectoryNotFoundException)
+        var tasks = ScoreTasks(r, tokenizer, lm, Log);
+        return new EvalResults(r.Checkpoint, engine.Name, r.TokenizerSpec, perplexity, tasks, freeRunning);
+    }
+
+    static FreeRunningResult EvaluateFreeRunning(EvalRequest r, IDecodingEngine engine, IReadOnlyList<EvalDocument> docs, Tokenizer tokenizer,
+                                                 StagFormerLanguageModel lm, int maxContext, TorchSharp.torch.Device device)
+    {
+        var options = new FreeRunningOptions
         {
-            throw new CliException(e.Message);
+            PromptTokens = r.Prompt, GenerateTokens = r.Generate, MaxSequenceLength = maxContext, MaxSequences = r.FreeSequences, Device = device,
+        };
+        return FreeRunningEvaluator.Evaluate(engine, docs.Select(d => d.Tokens), options,
+            ids => Encoding.UTF8.GetByteCount(tokenizer.Decode(ids.Where(i => i != r.Bos).Select(i => (int)i)) ?? ""), lm);
+    }
+
+    static List<TaskResult> ScoreTasks(EvalRequest r, Tokenizer tokenizer, StagFormerLanguageModel lm, Action<string> log)
+    {
+        var tasks = new List<TaskResult>();
+        foreach (var file in r.TaskFiles)
+        {
+            var task = TaskReaders.Read(file);
+            log($"task {task.Name} ({task.Format}): {Math.Min(task.Examples.Count, r.Scorer.MaxExamples ?? int.MaxValue)} examples, {r.Scorer.Shots}-shot");
+            tasks.Add(new MultipleChoiceScorer(lm, tokenizer, r.Scorer).Score(task));
         }
+        return tasks;
     }
 
     // A quoted pattern like "data/tasks/*.jsonl" reaches us unexpanded.

@@ -7,8 +7,21 @@ using static TorchSharp.torch;
 
 namespace StagNotebooks.Benchmarks;
 
-/// <summary>One model × engine to time.</summary>
-public sealed record DecodeBenchCase(string Variant, StagFormerConfig Config, string Engine);
+/// <summary>
+/// One model × engine to time. <paramref name="CallerThreads"/> = PerStep times the thread engine with the old
+/// per-step set_num_threads on the caller: a benchmark case only, to measure the saving ("parallel-perstep").
+/// </summary>
+public sealed record DecodeBenchCase(string Variant, StagFormerConfig Config, EngineKind Engine, CallerThreadSetting CallerThreads = CallerThreadSetting.PerSession)
+{
+    bool PerStepThreads => Engine == EngineKind.Parallel && CallerThreads == CallerThreadSetting.PerStep;
+
+    /// <summary>The engine's name in tables: <see cref="EngineKinds.Name"/>, or "parallel-perstep" for the thread ablation.</summary>
+    public string EngineName => PerStepThreads ? "parallel-perstep" : Engine.Name();
+
+    public IDecodingEngine MakeEngine(StagFormerModel model) => PerStepThreads
+        ? new StaggeredParallelDecoder(model, callerThreads: CallerThreadSetting.PerStep)
+        : EngineKinds.Create(model, Engine);
+}
 
 public sealed record DecodeBenchOptions
 {
@@ -28,7 +41,7 @@ public sealed record DecodeBenchOptions
 /// for recurrent decoding: it decodes a different function by design, so its tokens are not expected to match.
 /// </summary>
 public sealed record DecodeBenchResult(
-    string Variant, string Engine, int Batch, int PromptLength, int Steps,
+    string Variant, EngineKind Engine, string EngineName, int Batch, int PromptLength, int Steps,
     double PrefillMs, double DecodeMedianMs, double DecodeP10Ms, double DecodeP90Ms, double TokensPerSecond,
     double RatioToBaseline, bool? TokensEqualSequential,
     long WeightBytes, long SelfKvBytes, long CrossKvBytes,
@@ -53,25 +66,18 @@ public static class DecodeBenchmark
         var shared = shape with { Stacks = 2, Weights = WeightSharing.Shared };
         return new[]
         {
-            new DecodeBenchCase("baseline-h", shape with { Stacks = 1, Weights = WeightSharing.Separate }, "sequential"),
-            new DecodeBenchCase("baseline-2h", shape with { Stacks = 1, Weights = WeightSharing.Separate, LayersPerStack = 2 * h }, "sequential"),
-            new DecodeBenchCase("separate-2xh", sep, "sequential"),
-            new DecodeBenchCase("separate-2xh", sep, "parallel"),
-            new DecodeBenchCase("separate-2xh", sep, "stacked"),
-            new DecodeBenchCase("shared-2xh", shared, "sequential"),
-            new DecodeBenchCase("shared-2xh", shared, "parallel"),
-            new DecodeBenchCase("shared-2xh", shared, "batched"),
-            new DecodeBenchCase("shared-2xh", shared, "stacked"),
-            new DecodeBenchCase("shared-2xh", shared, "recurrent"),
+            new DecodeBenchCase("baseline-h", shape with { Stacks = 1, Weights = WeightSharing.Separate }, EngineKind.Sequential),
+            new DecodeBenchCase("baseline-2h", shape with { Stacks = 1, Weights = WeightSharing.Separate, LayersPerStack = 2 * h }, EngineKind.Sequential),
+            new DecodeBenchCase("separate-2xh", sep, EngineKind.Sequential),
+            new DecodeBenchCase("separate-2xh", sep, EngineKind.Parallel),
+            new DecodeBenchCase("separate-2xh", sep, EngineKind.Stacked),
+            new DecodeBenchCase("shared-2xh", shared, EngineKind.Sequential),
+            new DecodeBenchCase("shared-2xh", shared, EngineKind.Parallel),
+            new DecodeBenchCase("shared-2xh", shared, EngineKind.Batched),
+            new DecodeBenchCase("shared-2xh", shared, EngineKind.Stacked),
+            new DecodeBenchCase("shared-2xh", shared, EngineKind.Recurrent),
         };
     }
-
-    /// <summary>The thread engine with the old per-step set_num_threads on the caller: a benchmark case only, to measure the saving.</summary>
-    public const string ParallelPerStepThreads = "parallel-perstep";
-
-    public static IDecodingEngine MakeEngine(StagFormerModel model, string engine) => engine == ParallelPerStepThreads
-        ? new StaggeredParallelDecoder(model, callerThreads: CallerThreadSetting.PerStep)
-        : EngineKinds.Create(model, EngineKinds.Parse(engine));
 
     const int Rounds = 4, BlockWarmup = 2;
 
@@ -101,87 +107,115 @@ public static class DecodeBenchmark
         var running = new List<Running>();
         try
         {
-            foreach (var c in cases)
-            {
-                if (!models.TryGetValue(c.Variant, out var model))
-                {
-                    var config = c.Config with { MaxContext = Math.Max(c.Config.MaxContext, length) };
-                    models[c.Variant] = model = new StagFormerModel(config, seed: 1).to(dtype).to(device);
-                    model.eval();
-                }
-                running.Add(new Running(c, model, MakeEngine(model, c.Engine).Start(o.Batch, length)));
-            }
+            StartSessions(cases, o.Batch, length, dtype, device, models, running);
             using var prompt = torch.randint(0, cases.Min(c => c.Config.VocabSize), new long[] { o.Batch, o.PromptLength }, dtype: ScalarType.Int64, device: device);
-            // Warm-up outside the timed sessions: JIT, allocator and first-call costs must not land in the prefill time.
-            foreach (var r in running) TextGenerator.Generate(MakeEngine(r.Model, r.Case.Engine), prompt, 2);
-            foreach (var r in running)
-            {
-                var sw = Stopwatch.StartNew();
-                using (var scope = torch.NewDisposeScope())
-                {
-                    r.Next = r.Session.Prefill(prompt).select(1, -1).argmax(-1, keepdim: true).MoveToOuterDisposeScope();
-                    TorchRuntime.Synchronize(device);
-                }
-                r.PrefillMs = sw.Elapsed.TotalMilliseconds;
-            }
-            // Each case decodes in blocks of consecutive steps (warm caches, busy worker threads, as in real use);
-            // blocks of all cases alternate over several rounds, so slow phases of the machine hit every case.
-            int rounds = Math.Max(1, Math.Min(Rounds, o.Steps));
-            // The thread engine sets the caller's intra-op count once per session, not per step; the sessions here
-            // share this thread, so every block starts from the benchmark's own count.
-            int threads = torch.get_num_threads();
-            for (int round = 0; round < rounds; round++)
-                for (int i = 0; i < running.Count; i++)
-                {
-                    var r = running[(i + round) % running.Count];
-                    int block = o.Steps / rounds + (round < o.Steps % rounds ? 1 : 0);
-                    int warm = round == 0 ? o.Warmup : BlockWarmup;
-                    if (torch.get_num_threads() != threads) torch.set_num_threads(threads);
-                    for (int step = 0; step < warm + block; step++)
-                    {
-                        r.Tokens.Add(r.Next!.data<long>().ToArray());
-                        var stats = DisposeScopeManager.Statistics.TensorStatistics;
-                        long created = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
-                        var sw = Stopwatch.StartNew();
-                        using var scope = torch.NewDisposeScope();
-                        var next = r.Session.Step(r.Next!).argmax(-1, keepdim: true).MoveToOuterDisposeScope();
-                        TorchRuntime.Synchronize(device);
-                        double ms = sw.Elapsed.TotalMilliseconds;
-                        if (step >= warm) r.StepMs.Add(ms);
-                        // Tensors created ≈ libtorch calls made: the per-op cost a latency model charges for.
-                        r.CriticalPathTensors = r.Session is ICriticalPathStatistics cp ? cp.LastStepCriticalPathTensors
-                            : stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - created;
-                        r.Next.Dispose();
-                        r.Next = next;
-                    }
-                }
-
-            var baseline = running.Where(r => r.Case.Variant == o.BaselineVariant).Select(r => Percentile(r.StepMs, 0.5)).DefaultIfEmpty(double.NaN).First();
-            return running.Select(r =>
-            {
-                var steps = r.StepMs.ToArray();
-                var reference = running.FirstOrDefault(x => x.Case.Variant == r.Case.Variant && x.Case.Engine == "sequential");
-                bool? equal = r.Case.Engine.StartsWith("recurrent", StringComparison.Ordinal) ? null
-                    : reference != null && reference.Tokens.Zip(r.Tokens).All(p => p.First.SequenceEqual(p.Second));
-                int elementBytes = dtype == ScalarType.Float32 ? 4 : 2;
-                var mem = MemoryReport.For(r.Case.Config, o.Batch, length, elementBytes);
-                bool recurrent = r.Case.Engine.StartsWith("recurrent", StringComparison.Ordinal);
-                double median = Percentile(steps, 0.5);
-                int meanContext = o.PromptLength + o.Warmup + o.Steps / 2;
-                var cost = DecodeCost.PerStep(r.Case.Config, r.Case.Engine, o.Batch, meanContext, elementBytes);
-                var result = new DecodeBenchResult(r.Case.Variant, r.Case.Engine, o.Batch, o.PromptLength, steps.Length,
-                    r.PrefillMs, median, Percentile(steps, 0.1), Percentile(steps, 0.9), 1000.0 * o.Batch / median,
-                    median / baseline, equal, mem.WeightBytes, recurrent ? mem.SelfKvBytes / 2 : mem.SelfKvBytes, mem.CrossKvBytes,
-                    r.CriticalPathTensors, cost.Bytes, cost.Flops);
-                log?.Invoke($"{result.Variant,-14} {result.Engine,-12} decode {median,8:F3} ms/token  ×{result.RatioToBaseline:F2}  prefill {r.PrefillMs,8:F2} ms  calls/step {r.CriticalPathTensors,5}  tokens = sequential: {equal}");
-                return result;
-            }).ToList();
+            Prefill(running, prompt, device);
+            DecodeInRounds(running, o, device);
+            return Summarize(running, o, length, dtype, log);
         }
         finally
         {
             foreach (var r in running) r.Dispose();
             foreach (var m in models.Values) m.Dispose();
         }
+    }
+
+    /// <summary>One model per variant (random weights, seed 1, in <paramref name="dtype"/> on the device) and one session per case.</summary>
+    static void StartSessions(IReadOnlyList<DecodeBenchCase> cases, int batch, int length, ScalarType dtype, Device device,
+                              Dictionary<string, StagFormerModel> models, List<Running> running)
+    {
+        foreach (var c in cases)
+        {
+            if (!models.TryGetValue(c.Variant, out var model))
+            {
+                var config = c.Config with { MaxContext = Math.Max(c.Config.MaxContext, length) };
+                models[c.Variant] = model = new StagFormerModel(config, seed: 1).to(dtype).to(device);
+                model.eval();
+            }
+            running.Add(new Running(c, model, c.MakeEngine(model).Start(batch, length)));
+        }
+    }
+
+    /// <summary>Warms every engine up outside the timed sessions, then times each session's prefill and takes its first greedy token.</summary>
+    static void Prefill(List<Running> running, Tensor prompt, Device device)
+    {
+        // Warm-up outside the timed sessions: JIT, allocator and first-call costs must not land in the prefill time.
+        foreach (var r in running) TextGenerator.Generate(r.Case.MakeEngine(r.Model), prompt, 2);
+        foreach (var r in running)
+        {
+            var sw = Stopwatch.StartNew();
+            using (var scope = torch.NewDisposeScope())
+            {
+                r.Next = r.Session.Prefill(prompt).select(1, -1).argmax(-1, keepdim: true).MoveToOuterDisposeScope();
+                TorchRuntime.Synchronize(device);
+            }
+            r.PrefillMs = sw.Elapsed.TotalMilliseconds;
+        }
+    }
+
+    /// <summary>
+    /// Each case decodes in blocks of consecutive steps (warm caches, busy worker threads, as in real use); blocks of
+    /// all cases alternate over several rounds, so slow phases of the machine hit every case.
+    /// </summary>
+    static void DecodeInRounds(List<Running> running, DecodeBenchOptions o, Device device)
+    {
+        int rounds = Math.Max(1, Math.Min(Rounds, o.Steps));
+        // The thread engine sets the caller's intra-op count once per session, not per step; the sessions here
+        // share this thread, so every block starts from the benchmark's own count.
+        int threads = torch.get_num_threads();
+        for (int round = 0; round < rounds; round++)
+            for (int i = 0; i < running.Count; i++)
+            {
+                var r = running[(i + round) % running.Count];
+                int block = o.Steps / rounds + (round < o.Steps % rounds ? 1 : 0);
+                int warm = round == 0 ? o.Warmup : BlockWarmup;
+                if (torch.get_num_threads() != threads) torch.set_num_threads(threads);
+                for (int step = 0; step < warm + block; step++) TimeStep(r, timed: step >= warm, device);
+            }
+    }
+
+    /// <summary>One greedy decode step of a session: its time (kept when <paramref name="timed"/>) and its critical-path tensor count.</summary>
+    static void TimeStep(Running r, bool timed, Device device)
+    {
+        r.Tokens.Add(r.Next!.data<long>().ToArray());
+        var stats = DisposeScopeManager.Statistics.TensorStatistics;
+        long created = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
+        var sw = Stopwatch.StartNew();
+        using var scope = torch.NewDisposeScope();
+        var next = r.Session.Step(r.Next!).argmax(-1, keepdim: true).MoveToOuterDisposeScope();
+        TorchRuntime.Synchronize(device);
+        double ms = sw.Elapsed.TotalMilliseconds;
+        if (timed) r.StepMs.Add(ms);
+        // Tensors created ≈ libtorch calls made: the per-op cost a latency model charges for.
+        r.CriticalPathTensors = r.Session is ICriticalPathStatistics cp ? cp.LastStepCriticalPathTensors
+            : stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - created;
+        r.Next.Dispose();
+        r.Next = next;
+    }
+
+    /// <summary>Medians, percentiles, the ratio to the baseline variant, token agreement with the sequential engine, memory and cost per case.</summary>
+    static List<DecodeBenchResult> Summarize(List<Running> running, DecodeBenchOptions o, int length, ScalarType dtype, Action<string>? log)
+    {
+        var baseline = running.Where(r => r.Case.Variant == o.BaselineVariant).Select(r => Percentile(r.StepMs, 0.5)).DefaultIfEmpty(double.NaN).First();
+        return running.Select(r =>
+        {
+            var steps = r.StepMs.ToArray();
+            var reference = running.FirstOrDefault(x => x.Case.Variant == r.Case.Variant && x.Case.Engine == EngineKind.Sequential);
+            bool recurrent = r.Case.Engine.IsRecurrent();
+            bool? equal = recurrent ? null
+                : reference != null && reference.Tokens.Zip(r.Tokens).All(p => p.First.SequenceEqual(p.Second));
+            int elementBytes = dtype == ScalarType.Float32 ? 4 : 2;
+            var mem = MemoryReport.For(r.Case.Config, o.Batch, length, elementBytes);
+            double median = Percentile(steps, 0.5);
+            int meanContext = o.PromptLength + o.Warmup + o.Steps / 2;
+            var cost = DecodeCost.PerStep(r.Case.Config, r.Case.Engine, o.Batch, meanContext, elementBytes);
+            var result = new DecodeBenchResult(r.Case.Variant, r.Case.Engine, r.Case.EngineName, o.Batch, o.PromptLength, steps.Length,
+                r.PrefillMs, median, Percentile(steps, 0.1), Percentile(steps, 0.9), 1000.0 * o.Batch / median,
+                median / baseline, equal, mem.WeightBytes, recurrent ? mem.SelfKvBytes / 2 : mem.SelfKvBytes, mem.CrossKvBytes,
+                r.CriticalPathTensors, cost.Bytes, cost.Flops);
+            log?.Invoke($"{result.Variant,-14} {result.EngineName,-12} decode {median,8:F3} ms/token  ×{result.RatioToBaseline:F2}  prefill {r.PrefillMs,8:F2} ms  calls/step {r.CriticalPathTensors,5}  tokens = sequential: {equal}");
+            return result;
+        }).ToList();
     }
 
     public static ScalarType ParseDtype(string dtype) => dtype.ToLowerInvariant() switch

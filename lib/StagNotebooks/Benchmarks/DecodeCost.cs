@@ -1,3 +1,4 @@
+using StagNotebooks.Decoding;
 using StagNotebooks.Model;
 
 namespace StagNotebooks.Benchmarks;
@@ -12,7 +13,7 @@ public sealed record StepCost(double Bytes, double Flops);
 /// </summary>
 public static class DecodeCost
 {
-    public static StepCost PerStep(StagFormerConfig c, string engine, int batch, int context, int elementBytes)
+    public static StepCost PerStep(StagFormerConfig c, EngineKind engine, int batch, int context, int elementBytes)
     {
         var groups = ParameterReport.Expected(c);
         long d = c.DModel, h = c.LayersPerStack;
@@ -22,13 +23,13 @@ public static class DecodeCost
         long crossWeights = groups.Where(g => g.Component == "cross-attention").Sum(g => g.Count)
                             / (c.Weights == WeightSharing.Shared || c.Stacks == 1 ? 1 : c.Stacks - 1);   // one upper stack's
         int crossPositions = c.CrossWindow is int w ? Math.Min(w, context) : context;
-        bool recurrent = engine.StartsWith("recurrent", StringComparison.Ordinal);
+        bool recurrent = engine.IsRecurrent();
         int passes = recurrent ? 1 : c.Stacks, upperPasses = recurrent ? 1 : c.Stacks - 1;
 
         // Weights read: per pass, except that one batched call reads shared weights once (the batched engine, and
         // the stacked engine on a shared-weights model). The stacked engine on separate weights reads each stack's
         // slice of the stacked tensors once: the same bytes as the other engines, in p-times fewer calls.
-        bool batchedShared = engine == "batched" || (engine == "stacked" && c.Weights == WeightSharing.Shared);
+        bool batchedShared = engine == EngineKind.Batched || (engine == EngineKind.Stacked && c.Weights == WeightSharing.Shared);
         double weightReads = (batchedShared ? stackWeights + (c.Stacks > 1 ? crossWeights : 0) : passes * stackWeights + upperPasses * crossWeights) + head;
         double kvReads = 2.0 * d * batch * h * ((double)passes * context + (double)upperPasses * crossPositions);
         double bytes = (weightReads + kvReads) * elementBytes;

@@ -1,5 +1,5 @@
+using StagNotebooks.Decoding;
 using StagNotebooks.Model;
-using StagNotebooks.Training;
 
 namespace StagNotebooks.Benchmarks;
 
@@ -31,11 +31,11 @@ public static class DecodeStudy
     {
         var standard = DecodeBenchmark.StandardCases(shape).ToList();
         StagFormerConfig V(string v) => ModelVariants.Apply(shape with { Stacks = 2 }, v);
-        standard.Add(new("wide-h", ModelVariants.WideShallow(shape), "sequential"));
+        standard.Add(new("wide-h", ModelVariants.WideShallow(shape), EngineKind.Sequential));
         foreach (var v in new[] { "separate-2xh-w8", "separate-3xh", "separate-4xh" })
         {
-            standard.Add(new(v, V(v), "sequential"));
-            standard.Add(new(v, V(v), "parallel"));
+            standard.Add(new(v, V(v), EngineKind.Sequential));
+            standard.Add(new(v, V(v), EngineKind.Parallel));
         }
         return standard;
     }
@@ -64,18 +64,18 @@ public static class DecodeStudy
     /// </summary>
     public static IReadOnlyList<SpeedupPrediction> Predict(StagFormerConfig shape, IReadOnlyList<DecodeBenchResult> cells, LatencyModel model, string dtype)
     {
-        double Calls(string variant, string engine) =>
+        double Calls(string variant, EngineKind engine) =>
             DecodeBenchmark.Percentile(cells.Where(c => c.Variant == variant && c.Engine == engine).Select(c => (double)c.CriticalPathTensors).ToList(), 0.5);
         var baseline = ModelVariants.Apply(shape with { Stacks = 2 }, "baseline-2h");
         var staggered = ModelVariants.Apply(shape with { Stacks = 2 }, "separate-2xh");
-        double callsBase = Calls("baseline-2h", "sequential"), callsStag = Calls("separate-2xh", "parallel");
+        double callsBase = Calls("baseline-2h", EngineKind.Sequential), callsStag = Calls("separate-2xh", EngineKind.Parallel);
         int bytesPer = DecodeBenchmark.ParseDtype(dtype) == TorchSharp.torch.ScalarType.Float32 ? 4 : 2;
         var list = new List<SpeedupPrediction>();
         foreach (int batch in new[] { 1, 2, 4, 8, 16, 32, 64, 128, 256 })
             foreach (int context in new[] { 64, 128, 256, 512, 1024, 2048, 4096, 8192 })
             {
-                double b = model.PredictMs(callsBase, DecodeCost.PerStep(baseline, "sequential", batch, context, bytesPer).Bytes);
-                double s = model.PredictMs(callsStag, DecodeCost.PerStep(staggered, "parallel", batch, context, bytesPer).Bytes);
+                double b = model.PredictMs(callsBase, DecodeCost.PerStep(baseline, EngineKind.Sequential, batch, context, bytesPer).Bytes);
+                double s = model.PredictMs(callsStag, DecodeCost.PerStep(staggered, EngineKind.Parallel, batch, context, bytesPer).Bytes);
                 list.Add(new SpeedupPrediction(batch, context, b, s, s / b));
             }
         return list;

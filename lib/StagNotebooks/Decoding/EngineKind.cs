@@ -1,8 +1,10 @@
+using System.Text.Json.Serialization;
 using StagNotebooks.Model;
 
 namespace StagNotebooks.Decoding;
 
-/// <summary>The decoding engines, by how a step is scheduled.</summary>
+/// <summary>The decoding engines, by how a step is scheduled (written by name in JSON).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter))]
 public enum EngineKind
 {
     /// <summary>Stacks one after another through the teacher-forced forward (the reference).</summary>
@@ -31,6 +33,9 @@ public static class EngineKinds
     public static IEnumerable<string> Names => Table.Select(t => t.Name);
 
     public static string Name(this EngineKind kind) => Table.First(t => t.Kind == kind).Name;
+
+    /// <summary>Recurrent decoding (either prefill): one pass per token, a different function from the two-pass model by design.</summary>
+    public static bool IsRecurrent(this EngineKind kind) => kind is EngineKind.Recurrent or EngineKind.RecurrentSelfPrefill;
 
     public static EngineKind Parse(string name) =>
         Table.FirstOrDefault(t => t.Name == name) is { Name: not null } hit ? hit.Kind

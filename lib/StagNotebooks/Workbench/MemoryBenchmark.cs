@@ -98,10 +98,10 @@ public static class MemoryBenchmark
             var shape = TrainingPresets.Get(preset).Model with { VocabSize = data.Manifest.VocabSize };
             var cases = new List<DecodeBenchCase>
             {
-                new("baseline-2h", ModelVariants.Apply(shape, "baseline-2h"), "sequential"),
-                new("separate-2xh", ModelVariants.Apply(shape, "separate-2xh"), "parallel"),
-                new("shared-2xh", ModelVariants.Apply(shape, "shared-2xh"), "batched"),
-                new("shared-2xh", ModelVariants.Apply(shape, "shared-2xh"), "recurrent"),
+                new("baseline-2h", ModelVariants.Apply(shape, "baseline-2h"), EngineKind.Sequential),
+                new("separate-2xh", ModelVariants.Apply(shape, "separate-2xh"), EngineKind.Parallel),
+                new("shared-2xh", ModelVariants.Apply(shape, "shared-2xh"), EngineKind.Batched),
+                new("shared-2xh", ModelVariants.Apply(shape, "shared-2xh"), EngineKind.Recurrent),
             };
             DecodeBenchmark.Run(cases, new DecodeBenchOptions { Steps = 8, PromptLength = 16, Warmup = 2, Device = device });
             DecodeBenchmark.Run(cases.Take(1).ToList(), new DecodeBenchOptions { Batch = 8, Steps = 4, PromptLength = 16, Warmup = 2, Device = device });

@@ -1,4 +1,5 @@
 using StagNotebooks.Benchmarks;
+using StagNotebooks.Decoding;
 using StagNotebooks.Model;
 using StagNotebooks.Training;
 
@@ -7,7 +8,7 @@ namespace StagNotebooks.Tests.Benchmarks;
 public class LatencyModelTests
 {
     static DecodeBenchResult Cell(long calls, double bytes, double ms) =>
-        new("v", "e", 1, 1, 1, 0, ms, ms, ms, 1, 1, true, 0, 0, 0, calls, bytes, 0);
+        new("v", EngineKind.Sequential, "sequential", 1, 1, 1, 0, ms, ms, ms, 1, 1, true, 0, 0, 0, calls, bytes, 0);
 
     [Fact]
     public void The_fit_recovers_known_coefficients()
@@ -38,12 +39,12 @@ public class LatencyModelTests
         var baseline = ModelVariants.Apply(shape, "baseline-2h");
         var separate = ModelVariants.Apply(shape, "separate-2xh");
         var shared = ModelVariants.Apply(shape, "shared-2xh");
-        double b = DecodeCost.PerStep(baseline, "sequential", 1, 128, 4).Bytes;
-        double s = DecodeCost.PerStep(separate, "parallel", 1, 128, 4).Bytes;
+        double b = DecodeCost.PerStep(baseline, EngineKind.Sequential, 1, 128, 4).Bytes;
+        double s = DecodeCost.PerStep(separate, EngineKind.Parallel, 1, 128, 4).Bytes;
         Assert.True(s > b, "the cross-attention weights and cross KV are extra reads");
-        Assert.True(DecodeCost.PerStep(shared, "batched", 1, 128, 4).Bytes < DecodeCost.PerStep(shared, "parallel", 1, 128, 4).Bytes);
+        Assert.True(DecodeCost.PerStep(shared, EngineKind.Batched, 1, 128, 4).Bytes < DecodeCost.PerStep(shared, EngineKind.Parallel, 1, 128, 4).Bytes);
         // KV reads grow with batch × context, weights do not.
-        double growth = DecodeCost.PerStep(separate, "parallel", 8, 1024, 4).Bytes - s;
+        double growth = DecodeCost.PerStep(separate, EngineKind.Parallel, 8, 1024, 4).Bytes - s;
         Assert.Equal(2.0 * shape.DModel * shape.LayersPerStack * (2 * (8 * 1024 - 128) + (8 * 1024 - 128)) * 4, growth, 0);
     }
 
@@ -71,9 +72,9 @@ public class StackedCostTests
         var shape = ModelShapes.Get("cpu-2xh-separate");
         var separate = ModelVariants.Apply(shape, "separate-2xh");
         var shared = ModelVariants.Apply(shape, "shared-2xh");
-        Assert.Equal(DecodeCost.PerStep(separate, "parallel", 4, 128, 4).Bytes, DecodeCost.PerStep(separate, "stacked", 4, 128, 4).Bytes);
-        Assert.Equal(DecodeCost.PerStep(shared, "batched", 4, 128, 4).Bytes, DecodeCost.PerStep(shared, "stacked", 4, 128, 4).Bytes);
-        Assert.True(DecodeCost.PerStep(shared, "stacked", 1, 128, 4).Bytes < DecodeCost.PerStep(shared, "parallel", 1, 128, 4).Bytes);
+        Assert.Equal(DecodeCost.PerStep(separate, EngineKind.Parallel, 4, 128, 4).Bytes, DecodeCost.PerStep(separate, EngineKind.Stacked, 4, 128, 4).Bytes);
+        Assert.Equal(DecodeCost.PerStep(shared, EngineKind.Batched, 4, 128, 4).Bytes, DecodeCost.PerStep(shared, EngineKind.Stacked, 4, 128, 4).Bytes);
+        Assert.True(DecodeCost.PerStep(shared, EngineKind.Stacked, 1, 128, 4).Bytes < DecodeCost.PerStep(shared, EngineKind.Parallel, 1, 128, 4).Bytes);
     }
 
     [Fact]
