@@ -96,30 +96,7 @@ public sealed class Trainer : IDisposable
             if (c.TimeBudgetSeconds is double budget && elapsedBefore + clock.Elapsed.TotalSeconds >= budget) break;
             var stepClock = Stopwatch.StartNew();
             double lr = LearningRateSchedule.At(c, step);
-            double loss = 0, gradNorm;
-            Model.train();
-            using (var scope = torch.NewDisposeScope())
-            using (torch.enable_grad())   // grad mode is per thread, and a caller (a notebook cell) may have turned it off
-            {
-                Optimizer.zero_grad();
-                for (int micro = 0; micro < c.GradAccumulation; micro++)
-                {
-                    var (x, y) = _train.Batch((long)step * c.GradAccumulation + micro, c.BatchSize, c.ContextLength, _device);
-                    var logits = Model.forward(new ModelInput(x)).Logits;                       // (B, T, V)
-                    var l = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), y.reshape(-1)) / c.GradAccumulation;
-                    l.backward();
-                    loss += l.item<float>();
-                }
-                gradNorm = c.GradClip > 0
-                    ? nn.utils.clip_grad_norm_(parameters, c.GradClip)
-                    : Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => p.grad!.pow(2).sum().item<float>()));
-                if (!double.IsFinite(loss) || !double.IsFinite(gradNorm))
-                    throw new TrainingDivergedException(
-                        $"step {step}: {(double.IsFinite(loss) ? "gradient norm" : "loss")} is {(double.IsFinite(loss) ? gradNorm : loss)}; " +
-                        (store.Current is { } cur ? $"the last good checkpoint is {Path.Combine(store.Folder, cur)}" : "no checkpoint was written yet"));
-                foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
-                Optimizer.step();
-            }
+            var (loss, gradNorm) = OptimizerStep(step, lr, parameters, store);
             TorchRuntime.Synchronize(_device);
             tokens += c.TokensPerStep;
             lastLoss = loss;
@@ -139,18 +116,63 @@ public sealed class Trainer : IDisposable
             TestHooks.StepDone(step + 1);
             if ((step + 1) % c.CheckpointEvery == 0 || last || improved)
             {
-                var state = new TrainingState(step + 1, tokens, elapsedBefore + clock.Elapsed.TotalSeconds, best, bestStep, TrainingCheckpoint.CaptureRng());
-                try { store.Save(step + 1, folder => TrainingCheckpoint.WriteInto(folder, Model, Optimizer, state), improved); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ExternalException or ArgumentException)   // EFBIG surfaces as ArgumentException from FileStream.SetLength
-                {
-                    var lastGood = store.Current is { } cur ? $"the last good checkpoint ({Path.Combine(store.Folder, cur)}) is intact" : "no checkpoint was written before";
-                    throw new CheckpointWriteException(
-                        $"could not write the checkpoint of step {step + 1} in {store.Folder}: {e.Message}. Training stopped; {lastGood}. " +
-                        "Free some space (or fix the folder) and run the same command to resume.", e);
-                }
+                SaveCheckpoint(store, new TrainingState(step + 1, tokens, elapsedBefore + clock.Elapsed.TotalSeconds, best, bestStep, TrainingCheckpoint.CaptureRng()), improved);
             }
             onStep?.Invoke(new TrainProgress(step + 1, total, row));
         }
+        return Finish(metrics, total, lastLoss, best, bestStep, resumed);
+    }
+
+    /// <summary>
+    /// One optimizer step: the micro-batches of global step <paramref name="step"/> forward and backward, gradient
+    /// clipping (or just the norm), the divergence check, then AdamW at learning rate <paramref name="lr"/>.
+    /// </summary>
+    (double Loss, double GradNorm) OptimizerStep(int step, double lr, Parameter[] parameters, CheckpointStore store)
+    {
+        var c = _config;
+        double loss = 0, gradNorm;
+        Model.train();
+        using (var scope = torch.NewDisposeScope())
+        using (torch.enable_grad())   // grad mode is per thread, and a caller (a notebook cell) may have turned it off
+        {
+            Optimizer.zero_grad();
+            for (int micro = 0; micro < c.GradAccumulation; micro++)
+            {
+                var (x, y) = _train.Batch((long)step * c.GradAccumulation + micro, c.BatchSize, c.ContextLength, _device);
+                var logits = Model.forward(new ModelInput(x)).Logits;                       // (B, T, V)
+                var l = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), y.reshape(-1)) / c.GradAccumulation;
+                l.backward();
+                loss += l.item<float>();
+            }
+            gradNorm = c.GradClip > 0
+                ? nn.utils.clip_grad_norm_(parameters, c.GradClip)
+                : Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => p.grad!.pow(2).sum().item<float>()));
+            if (!double.IsFinite(loss) || !double.IsFinite(gradNorm))
+                throw new TrainingDivergedException(
+                    $"step {step}: {(double.IsFinite(loss) ? "gradient norm" : "loss")} is {(double.IsFinite(loss) ? gradNorm : loss)}; " +
+                    (store.Current is { } cur ? $"the last good checkpoint is {Path.Combine(store.Folder, cur)}" : "no checkpoint was written yet"));
+            foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
+            Optimizer.step();
+        }
+        return (loss, gradNorm);
+    }
+
+    /// <summary>Writes the checkpoint of <paramref name="state"/>; a failed write stops training, naming the last good checkpoint.</summary>
+    void SaveCheckpoint(CheckpointStore store, TrainingState state, bool improved)
+    {
+        try { store.Save(state.Step, folder => TrainingCheckpoint.WriteInto(folder, Model, Optimizer, state), improved); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ExternalException or ArgumentException)   // EFBIG surfaces as ArgumentException from FileStream.SetLength
+        {
+            var lastGood = store.Current is { } cur ? $"the last good checkpoint ({Path.Combine(store.Folder, cur)}) is intact" : "no checkpoint was written before";
+            throw new CheckpointWriteException(
+                $"could not write the checkpoint of step {state.Step} in {store.Folder}: {e.Message}. Training stopped; {lastGood}. " +
+                "Free some space (or fix the folder) and run the same command to resume.", e);
+        }
+    }
+
+    /// <summary>The result from the metrics log; a run that reached its last step is marked done.</summary>
+    TrainResult Finish(MetricsLog metrics, int total, double lastLoss, double? best, int? bestStep, bool resumed)
+    {
         var all = metrics.Read();
         if (all.Count > 0 && all[^1].Step == total)
             AtomicFile.WriteAllText(_run.DoneFile, System.Text.Json.JsonSerializer.Serialize(new { steps = total, final_loss = all[^1].Loss, best_val_loss = best, best_step = bestStep }));
