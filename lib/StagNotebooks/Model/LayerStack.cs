@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

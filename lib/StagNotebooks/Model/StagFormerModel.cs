@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -120,10 +119,10 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         var e = Embed(input.Tokens, start);
         var outs = new List<Tensor>(Config.Stacks);
         Tensor? below = null;
-        var capture = Probing.ActivationCapture.Current;
+        var observer = ActivationObservers.Current;
         for (int s = 0; s < Config.Stacks; s++)
         {
-            if (capture != null) capture.Pass = s;
+            observer?.BeginPass(s);
             var h = StackFor(s).Forward(e, start, rope, input.Cache?.Self[s], useCross: s > 0, memory: below, crossCaches: input.Cache?.Cross[s]);
             outs.Add(h);
             below = h;
@@ -150,7 +149,7 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
     /// </summary>
     public Tensor PassStep(int pass, Tensor e, int pos, StagCache cache)
     {
-        if (Probing.ActivationCapture.Current is { } capture) capture.Pass = pass;
+        ActivationObservers.Current?.BeginPass(pass);
         return StackFor(pass).Forward(e, pos, rope, cache.Self[pass], useCross: pass > 0, memory: null, crossCaches: pass > 0 ? cache.Cross[pass] : null);
     }
 }

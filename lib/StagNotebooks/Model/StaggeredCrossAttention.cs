@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -105,7 +104,7 @@ public sealed class StaggeredCrossAttention : nn.Module
             var (kr, vr) = cache.ContentsWithReserved();
             var q = q_proj.forward(x).view(x.shape[0], _heads, 1, _headDim);                     // (B, H, 1, D)
             if (rope != null) q = rope.Apply(q, pos);
-            Probing.ActivationCapture.Current?.RecordCrossAttention(layer, q, kr, true, null, cache.Positions(), pos);
+            ActivationObservers.Current?.RecordCrossAttention(layer, q, kr, true, null, cache.Positions(), pos);
             var y = nn.functional.scaled_dot_product_attention(q, kr, vr);
             return o_proj.forward(y.view(x.shape[0], 1, -1)).MoveToOuterDisposeScope();
         }
@@ -122,7 +121,7 @@ public sealed class StaggeredCrossAttention : nn.Module
 
     Tensor Attend(Tensor x, int start, Tensor k, Tensor v, Tensor? visible, RotaryEmbedding? rope, int layer, Tensor? keyPos, long[]? keyPositions = null)
     {
-        var capture = Probing.ActivationCapture.Current;
+        var observer = ActivationObservers.Current;
         var memoryVisible = visible;
         long b = x.shape[0], t = x.shape[1];
         var q = SplitHeads(q_proj.forward(x));
@@ -145,7 +144,7 @@ public sealed class StaggeredCrossAttention : nn.Module
                 visible = visible | rowHasKey.logical_not().unsqueeze(1);
             }
         }
-        capture?.RecordCrossAttention(layer, q, k, _empty == EmptyCrossAttention.NullSlot, memoryVisible,
+        observer?.RecordCrossAttention(layer, q, k, _empty == EmptyCrossAttention.NullSlot, memoryVisible,
             keyPositions ?? keyPos!.data<long>().ToArray(), start);
         var y = visible is null
             ? nn.functional.scaled_dot_product_attention(q, k, v, p: p)

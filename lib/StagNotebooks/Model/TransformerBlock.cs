@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -65,7 +64,7 @@ public sealed class TransformerBlock : nn.Module
             x = crossInput.FirstRow == 0 ? rows : torch.cat(new[] { x.narrow(0, 0, crossInput.FirstRow), rows }, 0);
         }
         x = x + Drop(ffn.forward(ffn_norm.forward(x)));
-        Probing.ActivationCapture.Current?.RecordResidual(LayerIndex, x);
+        ActivationObservers.Current?.RecordResidual(LayerIndex, x);
         return x.MoveToOuterDisposeScope();
     }
 }
