@@ -48,6 +48,16 @@ public sealed class StaggeredCrossAttention : nn.Module
     }
 
     /// <summary>
+    /// The memory projection as a plain linear map, for engines that fuse the h layers' projections into one matmul:
+    /// ProjectMemory's K/V before RoPE = NormalizeMemory(m)·Wᵀ with W = this (2d, d), the memory norm's weight folded
+    /// into kv_proj's (see <see cref="RMSNorm.FoldInto"/> for <paramref name="scale"/>). A new tensor: a snapshot.
+    /// </summary>
+    public Tensor FoldedMemoryKvWeight(double scale = 1.0) => memory_norm.FoldInto(kv_proj.weight!, scale);
+
+    /// <summary>Memory m (…, d) RMS-normed without the norm's weight: the input of <see cref="FoldedMemoryKvWeight"/>, the same in every layer.</summary>
+    public Tensor NormalizeMemory(Tensor m) => memory_norm.Unweighted(m);
+
+    /// <summary>
     /// Chunk mode (training, prefill, the sequential engine): queries x (B, T, d) and the memory for the same
     /// positions [start, start+T). With a cache, attends to the cached memory plus the new chunk, then appends it.
     /// </summary>
