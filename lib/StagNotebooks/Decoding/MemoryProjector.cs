@@ -6,8 +6,9 @@ namespace StagNotebooks.Decoding;
 
 /// <summary>
 /// Turns a stack's output into the cross-attention K/V of every layer of the stack above in one matmul: each
-/// layer's memory projection is taken with its norm weight folded in (<see cref="StaggeredCrossAttention.FoldedMemoryKvWeight"/>)
-/// and the h projections are stacked. A decode step then pays one normalize, one matmul and one RoPE call instead of h of each.
+/// layer's memory RMSNorm weight is folded into its KV projection, (x̂·w)Wᵀ = x̂(W·diag w)ᵀ
+/// (<see cref="StaggeredCrossAttention.FoldedMemoryKvWeight"/>), and the h projections are stacked. A decode step
+/// then pays one normalize, one matmul and one RoPE call instead of h of each.
 /// The fused weights are a snapshot taken when the projector is made: decoding sessions only, not training.
 /// </summary>
 public sealed class MemoryProjector : IDisposable
@@ -34,7 +35,7 @@ public sealed class MemoryProjector : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         long b = m.shape[0], t = m.shape[1];
-        var kv = nn.functional.linear(_first.NormalizeMemory(m), _weight)                          // (B, T, h·2d)
+        var kv = nn.functional.linear(_first.NormalizeMemory(m), _weight)                            // (B, T, h·2d)
             .view(b, t, _layers, 2, _heads, _headDim).permute(2, 3, 0, 4, 1, 5);                     // (h, 2, B, H, T, D)
         var k = kv.select(1, 0);
         if (_rope != null) k = _rope.Apply(k, pos);                                                  // all layers' keys at once

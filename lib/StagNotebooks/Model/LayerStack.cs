@@ -13,9 +13,10 @@ public sealed record StackInput(Tensor Embeddings, int Start, RotaryEmbedding? R
                                 IReadOnlyList<KVCache>? SelfCaches = null, StackMemory? Memory = null);
 
 /// <summary>
-/// Where the cross sublayers read the stack below. Chunk mode (training, prefill): <paramref name="Output"/> is its
-/// output (B, T, d) at the input's positions, and <paramref name="Caches"/> (one per layer), if any, the earlier
-/// ones. Step mode (the staggered engines): Output is null and the caches already hold everything visible.
+/// Where the cross sublayers read the stack below. Chunk mode (training, prefill, the sequential engine):
+/// <paramref name="Output"/> is its output (B, T, d) at the input's positions, and <paramref name="Caches"/> (one per
+/// layer), if any, the earlier ones. Step mode (the staggered engines): Output is null and the caches already hold
+/// everything visible.
 /// </summary>
 public sealed record StackMemory(Tensor? Output, IReadOnlyList<KVCache>? Caches = null);
 
