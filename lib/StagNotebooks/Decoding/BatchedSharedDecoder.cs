@@ -28,7 +28,7 @@ public sealed class BatchedSharedDecoder : IDecodingEngine
     sealed class Session(StagFormerModel model, long batch, int? capacity) : IDecodeSession
     {
         readonly StagCache _cache = model.NewCache(batch, capacity);
-        readonly MemoryProjector _projector = new(model, model.stacks[0]);
+        readonly MemoryProjector _projector = new(model, model.StackFor(1));
         IReadOnlyList<KVCache>? _self, _cross;   // all passes at once; created after the prefill
 
         public int Position => _self?[0].Length ?? _cache.Position;
@@ -48,8 +48,7 @@ public sealed class BatchedSharedDecoder : IDecodingEngine
             _cross ??= _cache.AllPassesCross();
             int p = model.Config.Stacks, pos = Position;
             var e = model.Embed(tokens, pos);                                          // (B, 1, d)
-            var x = e.repeat(p, 1, 1);                                                 // (p·B, 1, d): every pass reads E
-            var h = model.stacks[0].Forward(x, pos, model.rope, _self, useCross: true, memory: null, crossCaches: _cross, crossFirstRow: batch);
+            var h = model.StepFoldedPasses(e, pos, _self, _cross);                     // (p·B, 1, d)
             var outs = h.chunk(p, 0);                                                  // p × (B, 1, d)
             var logits = model.Head(model.Combine(outs)).squeeze(1);
             // Passes 1..p−1 at pos become the memory of passes 2..p, in one projection per layer.

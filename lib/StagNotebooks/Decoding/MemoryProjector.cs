@@ -6,27 +6,28 @@ namespace StagNotebooks.Decoding;
 
 /// <summary>
 /// Turns a stack's output into the cross-attention K/V of every layer of the stack above in one matmul: each
-/// layer's memory RMSNorm weight is folded into its KV projection, (x̂·w)Wᵀ = x̂(W·diag w)ᵀ, and the h projections
-/// are stacked. A decode step then pays one normalize, one matmul and one RoPE call instead of h of each.
+/// layer's memory RMSNorm weight is folded into its KV projection, (x̂·w)Wᵀ = x̂(W·diag w)ᵀ
+/// (<see cref="StaggeredCrossAttention.FoldedMemoryKvWeight"/>), and the h projections are stacked. A decode step
+/// then pays one normalize, one matmul and one RoPE call instead of h of each.
 /// The fused weights are a snapshot taken when the projector is made: decoding sessions only, not training.
 /// </summary>
 public sealed class MemoryProjector : IDisposable
 {
     readonly Tensor _weight;   // (h·2d, d)
+    readonly StaggeredCrossAttention _first;   // normalizes the memory: the weightless norm is the same in every layer
     readonly int _layers, _heads, _headDim;
-    readonly double _sqrtDim, _eps;
     readonly RotaryEmbedding? _rope;
 
     public MemoryProjector(StagFormerModel model, LayerStack upper)
     {
         var c = model.Config;
-        _layers = upper.cross_layers.Count; _heads = c.Heads; _headDim = c.HeadDim;
-        _sqrtDim = Math.Sqrt(c.DModel); _eps = c.NormEps * _sqrtDim;
+        var cross = upper.cross_layers.Select(l => l.cross_attn).ToArray();
+        _first = cross[0];
+        _layers = cross.Length; _heads = c.Heads; _headDim = c.HeadDim;
         _rope = model.rope;
         using var ng = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var parts = upper.cross_layers.Select(l => l.cross_attn.kv_proj.weight! * l.cross_attn.memory_norm.weight.unsqueeze(0)).ToArray();
-        _weight = torch.cat(parts, 0).DetachFromDisposeScope();
+        _weight = torch.cat(cross.Select(a => a.FoldedMemoryKvWeight()).ToArray(), 0).DetachFromDisposeScope();
     }
 
     /// <summary>K and V (B, H, T, D) per layer of memory m (B, T, d) at positions [pos, pos+T).</summary>
@@ -34,8 +35,7 @@ public sealed class MemoryProjector : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         long b = m.shape[0], t = m.shape[1];
-        var normed = nn.functional.normalize(m, p: 2, dim: -1, eps: _eps) * _sqrtDim;               // RMSNorm without its weight
-        var kv = nn.functional.linear(normed, _weight)                                               // (B, T, h·2d)
+        var kv = nn.functional.linear(_first.NormalizeMemory(m), _weight)                            // (B, T, h·2d)
             .view(b, t, _layers, 2, _heads, _headDim).permute(2, 3, 0, 4, 1, 5);                     // (h, 2, B, H, T, D)
         var k = kv.select(1, 0);
         if (_rope != null) k = _rope.Apply(k, pos);                                                  // all layers' keys at once

@@ -95,30 +95,24 @@ public sealed class StackedWeights : IDisposable
         var c = model.Config;
         int p = c.Stacks, h = c.LayersPerStack;
         Shared = c.Weights == WeightSharing.Shared;
-        double sqrtD = Math.Sqrt(c.DModel);
+        double sqrtD = Math.Sqrt(c.DModel);   // folded in too: the engine normalizes with normalize(x) alone
         using var ng = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        Tensor Fold(Tensor w, Tensor normWeight) => w * (normWeight * sqrtD).unsqueeze(0);   // (out, in) · diag(√d·g)
         StackedLinear Stack(IEnumerable<int> stacks, Func<LayerStack, Tensor> pick) =>
             new(stacks.Select(s => pick(model.StackFor(s))).ToArray(), Shared);
         var all = Enumerable.Range(0, p).ToArray();
         var upper = Enumerable.Range(1, p - 1).ToArray();
         Layers = Enumerable.Range(0, h).Select(l => new StackedLayer
         {
-            Qkv = Stack(all, st => Fold(st.layers[l].self_attn.qkv_proj.weight!, st.layers[l].attn_norm.weight)),
-            AttnOut = Stack(all, st => st.layers[l].self_attn.o_proj.weight!),
-            CrossQ = p > 1 ? Stack(upper, st => Fold(st.cross_layers[l].cross_attn.q_proj.weight!, st.cross_layers[l].cross_norm.weight)) : null,
-            CrossOut = p > 1 ? Stack(upper, st => st.cross_layers[l].cross_attn.o_proj.weight!) : null,
-            GateUp = Stack(all, st =>
-            {
-                var f = st.layers[l].ffn;
-                var w = f.gate_proj is null ? f.up_proj.weight! : torch.cat(new[] { f.gate_proj.weight!, f.up_proj.weight! }, 0);
-                return Fold(w, st.layers[l].ffn_norm.weight);
-            }),
-            Down = Stack(all, st => st.layers[l].ffn.down_proj.weight!),
+            Qkv = Stack(all, st => st.layers[l].FoldedQkvWeight(sqrtD)),
+            AttnOut = Stack(all, st => st.layers[l].AttnOutWeight),
+            CrossQ = p > 1 ? Stack(upper, st => st.cross_layers[l].FoldedQueryWeight(sqrtD)) : null,
+            CrossOut = p > 1 ? Stack(upper, st => st.cross_layers[l].OutWeight) : null,
+            GateUp = Stack(all, st => st.layers[l].FoldedGateUpWeight(sqrtD)),
+            Down = Stack(all, st => st.layers[l].DownWeight),
         }).ToArray();
         if (p > 1)
-            MemoryKv = Stack(upper, st => torch.cat(st.cross_layers.Select(cl => Fold(cl.cross_attn.kv_proj.weight!, cl.cross_attn.memory_norm.weight)).ToArray(), 0));
+            MemoryKv = Stack(upper, st => torch.cat(st.cross_layers.Select(cl => cl.cross_attn.FoldedMemoryKvWeight(sqrtD)).ToArray(), 0));
     }
 
     /// <summary>Weight elements one step reads (each stacked tensor once).</summary>

@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,7 +40,7 @@ public sealed class CausalSelfAttention : nn.Module
             cache.Append(k, v);
             (k, v) = cache.Contents();                                                   // (B, H, start+T, D)
         }
-        Probing.ActivationCapture.Current?.RecordSelfAttention(layer, q, k, start);
+        ActivationObservers.Current?.RecordSelfAttention(layer, q, k, start);
         double p = training ? _dropout : 0.0;
         Tensor y;
         if (t == 1) y = nn.functional.scaled_dot_product_attention(q, k, v, p: p);          // one query sees every key

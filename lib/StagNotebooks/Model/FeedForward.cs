@@ -20,6 +20,9 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The input projections as one matrix: GeGLU [gate; up] (2F, d), else up (F, d).</summary>
+    public Tensor GateUpWeight() => gate_proj is null ? up_proj.weight! : torch.cat(new[] { gate_proj.weight!, up_proj.weight! }, 0);
+
     // (B, T, d) → (B, T, d); runs inside the block's dispose scope.
     public override Tensor forward(Tensor x)
     {

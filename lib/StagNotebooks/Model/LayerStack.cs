@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,10 +5,26 @@ using static TorchSharp.torch;
 namespace StagNotebooks.Model;
 
 /// <summary>
+/// What one pass reads besides the model's weights. <paramref name="Embeddings"/>: E (B, T, d) at positions
+/// [Start, Start+T). <paramref name="SelfCaches"/>: one per layer, or null (training). <paramref name="Memory"/>:
+/// the stack below's output, for a pass that has one (its cross sublayers run only then).
+/// </summary>
+public sealed record StackInput(Tensor Embeddings, int Start, RotaryEmbedding? Rope,
+                                IReadOnlyList<KVCache>? SelfCaches = null, StackMemory? Memory = null);
+
+/// <summary>
+/// Where the cross sublayers read the stack below. Chunk mode (training, prefill, the sequential engine):
+/// <paramref name="Output"/> is its output (B, T, d) at the input's positions, and <paramref name="Caches"/> (one per
+/// layer), if any, the earlier ones. Step mode (the staggered engines): Output is null and the caches already hold
+/// everything visible.
+/// </summary>
+public sealed record StackMemory(Tensor? Output, IReadOnlyList<KVCache>? Caches = null);
+
+/// <summary>
 /// One stack of h blocks. Upper stacks (and the single stack of a shared-weights model) also own one
 /// cross-attention sublayer per block; a pass uses them only when it has a stack below it.
 /// </summary>
-public sealed class LayerStack : nn.Module
+public sealed class LayerStack : nn.Module<StackInput, Tensor>
 {
     public int StackIndex { get; }
     public ModuleList<TransformerBlock> layers;
@@ -27,22 +42,36 @@ public sealed class LayerStack : nn.Module
 
     public bool HasCross => cross_layers.Count > 0;
 
-    /// <summary>
-    /// Runs the blocks on e (B, T, d). <paramref name="memory"/>: chunk-mode memory of the stack below (null in step
-    /// mode or for a pass with no stack below); <paramref name="useCross"/> turns the cross sublayers on.
-    /// </summary>
-    public Tensor Forward(Tensor e, int start, RotaryEmbedding? rope, IReadOnlyList<KVCache>? selfCaches,
-                          bool useCross, Tensor? memory, IReadOnlyList<KVCache>? crossCaches, long crossFirstRow = 0)
+    /// <summary>Runs one pass's blocks on input.Embeddings (B, T, d) → (B, T, d).</summary>
+    public override Tensor forward(StackInput input)
     {
-        if (useCross && !HasCross) throw new InvalidOperationException($"stack {StackIndex} has no cross-attention layers");
+        var memory = input.Memory;
+        if (memory is null) return Run(input.Embeddings, input.Start, input.Rope, input.SelfCaches, null);
+        if (!HasCross) throw new InvalidOperationException($"stack {StackIndex} has no cross-attention layers");
+        if (memory is { Output: null, Caches: null })
+            throw new ArgumentException("the stack's memory needs an output (chunk mode) or caches (step mode)", nameof(input));
+        return Run(input.Embeddings, input.Start, input.Rope, input.SelfCaches, l => new CrossInput(memory.Output, memory.Caches?[l]));
+    }
+
+    /// <summary>
+    /// Step mode with p passes folded into the batch (shared weights: the batched engine). x (p·B, 1, d) at
+    /// <paramref name="pos"/>; rows before <paramref name="firstCrossRow"/> are pass 1, which has no stack below and
+    /// skips the cross sublayers; the other rows read <paramref name="crossCaches"/> (one per layer, (p−1)·B rows).
+    /// </summary>
+    public Tensor StepFoldedPasses(Tensor x, int pos, RotaryEmbedding? rope, IReadOnlyList<KVCache> selfCaches,
+                                   IReadOnlyList<KVCache> crossCaches, long firstCrossRow)
+    {
+        if (!HasCross) throw new InvalidOperationException($"stack {StackIndex} has no cross-attention layers");
+        return Run(x, pos, rope, selfCaches, l => new CrossInput(null, crossCaches[l], firstCrossRow));
+    }
+
+    /// <param name="cross">layer → what its cross sublayer reads; null: the cross sublayers are off</param>
+    Tensor Run(Tensor e, int start, RotaryEmbedding? rope, IReadOnlyList<KVCache>? selfCaches, Func<int, CrossInput>? cross)
+    {
         using var scope = torch.NewDisposeScope();
         var x = e;
         for (int l = 0; l < layers.Count; l++)
-        {
-            var cross = useCross ? cross_layers[l] : null;
-            var input = useCross ? new CrossInput(memory, crossCaches?[l], crossFirstRow) : null;
-            x = layers[l].Forward(x, start, rope, selfCaches?[l], cross, input);
-        }
+            x = layers[l].Forward(x, start, rope, selfCaches?[l], cross is null ? null : cross_layers[l], cross?.Invoke(l));
         return x.MoveToOuterDisposeScope();
     }
 }

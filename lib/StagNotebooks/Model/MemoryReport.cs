@@ -8,7 +8,7 @@ public sealed record MemoryReport(long WeightBytes, long SelfKvBytes, long Cross
     /// <summary>
     /// Bytes for a batch of sequences of <paramref name="context"/> positions. Self KV: every pass keeps K and V of
     /// every layer (d values each per position). Cross KV: passes 2..p keep K and V of the memory per layer, only the
-    /// last w positions when windowed. These are the sizes <see cref="Decoding.StagCache"/> allocates.
+    /// last w positions when windowed. These are the sizes <see cref="StagCache"/> allocates.
     /// </summary>
     public static MemoryReport For(StagFormerConfig c, long batch, int context, int bytesPerElement = 4)
     {

@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -120,11 +119,12 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         var e = Embed(input.Tokens, start);
         var outs = new List<Tensor>(Config.Stacks);
         Tensor? below = null;
-        var capture = Probing.ActivationCapture.Current;
+        var observer = ActivationObservers.Current;
         for (int s = 0; s < Config.Stacks; s++)
         {
-            if (capture != null) capture.Pass = s;
-            var h = StackFor(s).Forward(e, start, rope, input.Cache?.Self[s], useCross: s > 0, memory: below, crossCaches: input.Cache?.Cross[s]);
+            observer?.BeginPass(s);
+            var memory = s > 0 ? new StackMemory(below, input.Cache?.Cross[s]) : null;
+            var h = StackFor(s).forward(new StackInput(e, start, rope, input.Cache?.Self[s], memory));
             outs.Add(h);
             below = h;
         }
@@ -145,12 +145,30 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
     }
 
     /// <summary>
-    /// Step mode: pass s on one position. Its cross cache must already hold the memory of positions ≤ pos−1
-    /// (see <see cref="Decoding.MemoryProjector"/>), so this does not wait for pass s−1 at pos.
+    /// Step mode: pass s on one position. Its cross cache must already hold the memory of positions ≤ pos−1 (an
+    /// engine appends it, projected as <see cref="StaggeredCrossAttention.ProjectMemory"/> does), so this does not
+    /// wait for pass s−1 at pos. e (B, 1, d) → (B, 1, d).
     /// </summary>
     public Tensor PassStep(int pass, Tensor e, int pos, StagCache cache)
     {
-        if (Probing.ActivationCapture.Current is { } capture) capture.Pass = pass;
-        return StackFor(pass).Forward(e, pos, rope, cache.Self[pass], useCross: pass > 0, memory: null, crossCaches: pass > 0 ? cache.Cross[pass] : null);
+        ActivationObservers.Current?.BeginPass(pass);
+        var memory = pass > 0 ? new StackMemory(null, cache.Cross[pass]) : null;
+        return StackFor(pass).forward(new StackInput(e, pos, rope, cache.Self[pass], memory));
+    }
+
+    /// <summary>
+    /// Step mode of a shared-weights model with all p passes of one position as one batch of p·B rows, so the one
+    /// stack's weights are read once per step (the batched engine). <paramref name="selfCaches"/>: each layer's self
+    /// cache over all passes (<see cref="StagCache.AllPassesSelf"/>); <paramref name="crossCaches"/>: passes 2..p
+    /// (<see cref="StagCache.AllPassesCross"/>), holding the memory of positions ≤ pos−1.
+    /// e (B, 1, d) → (p·B, 1, d), pass s in rows [s·B, (s+1)·B).
+    /// </summary>
+    public Tensor StepFoldedPasses(Tensor e, int pos, IReadOnlyList<KVCache> selfCaches, IReadOnlyList<KVCache> crossCaches)
+    {
+        if (Config.Weights != WeightSharing.Shared || Config.Stacks < 2)
+            throw new InvalidOperationException("folding the passes into one batch needs a shared-weights StagFormer (Weights = Shared, Stacks ≥ 2)");
+        using var scope = torch.NewDisposeScope();
+        var x = e.repeat(Config.Stacks, 1, 1);                                     // (p·B, 1, d): every pass reads E
+        return stacks[0].StepFoldedPasses(x, pos, rope, selfCaches, crossCaches, firstCrossRow: e.shape[0]).MoveToOuterDisposeScope();
     }
 }

@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -47,6 +46,16 @@ public sealed class StaggeredCrossAttention : nn.Module
         if (rope != null) k = rope.Apply(k, start);
         return (k.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope());
     }
+
+    /// <summary>
+    /// The memory projection as a plain linear map, for engines that fuse the h layers' projections into one matmul:
+    /// ProjectMemory's K/V before RoPE = NormalizeMemory(m)·Wᵀ with W = this (2d, d), the memory norm's weight folded
+    /// into kv_proj's (see <see cref="RMSNorm.FoldInto"/> for <paramref name="scale"/>). A new tensor: a snapshot.
+    /// </summary>
+    public Tensor FoldedMemoryKvWeight(double scale = 1.0) => memory_norm.FoldInto(kv_proj.weight!, scale);
+
+    /// <summary>Memory m (…, d) RMS-normed without the norm's weight: the input of <see cref="FoldedMemoryKvWeight"/>, the same in every layer.</summary>
+    public Tensor NormalizeMemory(Tensor m) => memory_norm.Unweighted(m);
 
     /// <summary>
     /// Chunk mode (training, prefill, the sequential engine): queries x (B, T, d) and the memory for the same
@@ -105,7 +114,7 @@ public sealed class StaggeredCrossAttention : nn.Module
             var (kr, vr) = cache.ContentsWithReserved();
             var q = q_proj.forward(x).view(x.shape[0], _heads, 1, _headDim);                     // (B, H, 1, D)
             if (rope != null) q = rope.Apply(q, pos);
-            Probing.ActivationCapture.Current?.RecordCrossAttention(layer, q, kr, true, null, cache.Positions(), pos);
+            ActivationObservers.Current?.RecordCrossAttention(layer, q, kr, true, null, cache.Positions(), pos);
             var y = nn.functional.scaled_dot_product_attention(q, kr, vr);
             return o_proj.forward(y.view(x.shape[0], 1, -1)).MoveToOuterDisposeScope();
         }
@@ -122,7 +131,7 @@ public sealed class StaggeredCrossAttention : nn.Module
 
     Tensor Attend(Tensor x, int start, Tensor k, Tensor v, Tensor? visible, RotaryEmbedding? rope, int layer, Tensor? keyPos, long[]? keyPositions = null)
     {
-        var capture = Probing.ActivationCapture.Current;
+        var observer = ActivationObservers.Current;
         var memoryVisible = visible;
         long b = x.shape[0], t = x.shape[1];
         var q = SplitHeads(q_proj.forward(x));
@@ -145,7 +154,7 @@ public sealed class StaggeredCrossAttention : nn.Module
                 visible = visible | rowHasKey.logical_not().unsqueeze(1);
             }
         }
-        capture?.RecordCrossAttention(layer, q, k, _empty == EmptyCrossAttention.NullSlot, memoryVisible,
+        observer?.RecordCrossAttention(layer, q, k, _empty == EmptyCrossAttention.NullSlot, memoryVisible,
             keyPositions ?? keyPos!.data<long>().ToArray(), start);
         var y = visible is null
             ? nn.functional.scaled_dot_product_attention(q, k, v, p: p)

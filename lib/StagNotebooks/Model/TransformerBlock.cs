@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,13 +16,17 @@ public sealed class CrossAttentionBlock : nn.Module
         cross_attn = new StaggeredCrossAttention(c);
         RegisterComponents();
     }
+
+    // Plain weights for engines that stack the p stacks' layers, pre-norm weight folded in (RMSNorm.FoldInto).
+    public Tensor FoldedQueryWeight(double scale = 1.0) => cross_norm.FoldInto(cross_attn.q_proj.weight!, scale);   // (d, d)
+    public Tensor OutWeight => cross_attn.o_proj.weight!;                                                         // (d, d)
 }
 
 /// <summary>
 /// Where a block's cross-attention reads its memory. Chunk mode: <see cref="Memory"/> holds stack s−1's output at
 /// the same positions as the input (and <see cref="Cache"/>, if any, the earlier ones). Step mode: Memory is null
 /// and the cache already holds everything visible. <see cref="FirstRow"/>: cross-attention applies to batch rows
-/// from here on (the batched shared-weights engine folds pass 1, which has none, into the same batch).
+/// from here on (<see cref="LayerStack.StepFoldedPasses"/> folds pass 1, which has none, into the same batch).
 /// </summary>
 public sealed record CrossInput(Tensor? Memory, KVCache? Cache, long FirstRow = 0);
 
@@ -49,6 +52,12 @@ public sealed class TransformerBlock : nn.Module
 
     Tensor Drop(Tensor x) => resid_dropout is null ? x : resid_dropout.forward(x);
 
+    // Plain weights for engines that stack the p stacks' layers, pre-norm weights folded in (RMSNorm.FoldInto).
+    public Tensor FoldedQkvWeight(double scale = 1.0) => attn_norm.FoldInto(self_attn.qkv_proj.weight!, scale);   // (3d, d)
+    public Tensor AttnOutWeight => self_attn.o_proj.weight!;                                                    // (d, d)
+    public Tensor FoldedGateUpWeight(double scale = 1.0) => ffn_norm.FoldInto(ffn.GateUpWeight(), scale);         // (2F, d) or (F, d)
+    public Tensor DownWeight => ffn.down_proj.weight!;                                                          // (d, F)
+
     /// <param name="x">(B, T, d) at positions [start, start+T)</param>
     public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? selfCache, CrossAttentionBlock? cross, CrossInput? crossInput)
     {
@@ -65,7 +74,7 @@ public sealed class TransformerBlock : nn.Module
             x = crossInput.FirstRow == 0 ? rows : torch.cat(new[] { x.narrow(0, 0, crossInput.FirstRow), rows }, 0);
         }
         x = x + Drop(ffn.forward(ffn_norm.forward(x)));
-        Probing.ActivationCapture.Current?.RecordResidual(LayerIndex, x);
+        ActivationObservers.Current?.RecordResidual(LayerIndex, x);
         return x.MoveToOuterDisposeScope();
     }
 }

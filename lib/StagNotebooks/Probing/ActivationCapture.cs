@@ -1,3 +1,4 @@
+using StagNotebooks.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,22 +7,21 @@ namespace StagNotebooks.Probing;
 /// <summary>
 /// Records what a forward pass computes, in the spirit of TransformerLens' activation cache: self- and
 /// cross-attention probabilities per (pass, layer) and head, and the residual stream after every block of every
-/// pass. Start one with <see cref="Start"/> around a forward call on the same thread; modules check
-/// <see cref="Current"/> (one thread-static read per block when nothing is captured) and the outputs are computed
+/// pass. Start one with <see cref="Start"/> around a forward call on the same thread: it attaches itself as the
+/// thread's <see cref="IActivationObserver"/> (see <see cref="ActivationObservers"/>), and the outputs are computed
 /// exactly as without it — the probabilities are recomputed beside SDPA, never instead of it.
 /// </summary>
-public sealed class ActivationCapture : IDisposable
+public sealed class ActivationCapture : IActivationObserver, IDisposable
 {
-    [ThreadStatic] static ActivationCapture? _current;
-    readonly ActivationCapture? _previous;
+    readonly IActivationObserver? _previous;
     readonly List<Tensor> _owned = new();
 
     /// <summary>The capture active on this thread, if any.</summary>
-    public static ActivationCapture? Current => _current;
+    public static ActivationCapture? Current => ActivationObservers.Current as ActivationCapture;
 
     public bool RecordsAttention { get; }
     public bool RecordsResiduals { get; }
-    /// <summary>The pass now running (set by the model before each pass).</summary>
+    /// <summary>The pass now running (the model announces each pass through <see cref="IActivationObserver.BeginPass"/>).</summary>
     public int Pass { get; set; }
 
     /// <summary>(B, H, T, Tk) softmax over the keys a query may see; rows sum to 1.</summary>
@@ -39,8 +39,7 @@ public sealed class ActivationCapture : IDisposable
     ActivationCapture(bool attention, bool residuals)
     {
         RecordsAttention = attention; RecordsResiduals = residuals;
-        _previous = _current;
-        _current = this;
+        _previous = ActivationObservers.Attach(this);
     }
 
     public static ActivationCapture Start(bool attention = true, bool residuals = true) => new(attention, residuals);
@@ -54,14 +53,16 @@ public sealed class ActivationCapture : IDisposable
         return copy;
     }
 
-    internal void RecordResidual(int layer, Tensor x)
+    void IActivationObserver.BeginPass(int pass) => Pass = pass;
+
+    void IActivationObserver.RecordResidual(int layer, Tensor x)
     {
         if (!RecordsResiduals) return;
         Replace(Residuals, (Pass, layer), Keep(x));
     }
 
     /// <summary>Self-attention probabilities of q (B, H, T, D) over k (B, H, Tk, D), queries at [start, start+T), keys at [0, Tk).</summary>
-    internal void RecordSelfAttention(int layer, Tensor q, Tensor k, int start)
+    void IActivationObserver.RecordSelfAttention(int layer, Tensor q, Tensor k, int start)
     {
         if (!RecordsAttention) return;
         using var scope = torch.NewDisposeScope();
@@ -77,7 +78,7 @@ public sealed class ActivationCapture : IDisposable
     /// without the null column) marks the memory a query may see (null = all); rows with nothing visible and no
     /// null slot are zero, as the module outputs zero there.
     /// </summary>
-    internal void RecordCrossAttention(int layer, Tensor q, Tensor k, bool hasNull, Tensor? visible, long[] keyPositions, int start)
+    void IActivationObserver.RecordCrossAttention(int layer, Tensor q, Tensor k, bool hasNull, Tensor? visible, long[] keyPositions, int start)
     {
         if (!RecordsAttention) return;
         using var scope = torch.NewDisposeScope();
@@ -98,7 +99,7 @@ public sealed class ActivationCapture : IDisposable
 
     public void Dispose()
     {
-        _current = _previous;
+        ActivationObservers.Restore(_previous);
         foreach (var t in _owned) t.Dispose();
         _owned.Clear();
     }

@@ -44,7 +44,7 @@ public class InvariantTests
                 long n = memory.shape[1] - fromPosition;
                 memory[.., fromPosition..] = memory[.., fromPosition..] + torch.randn(memory.shape[0], n, memory.shape[2]) * 3;
             }
-            var h = m.StackFor(s).Forward(e, 0, m.rope, null, useCross: s > 0, memory: memory, crossCaches: null);
+            var h = m.StackFor(s).forward(new StackInput(e, 0, m.rope, Memory: s > 0 ? new StackMemory(memory) : null));
             outs.Add(h);
             below = h;
         }

@@ -1,8 +1,7 @@
-using StagNotebooks.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace StagNotebooks.Decoding;
+namespace StagNotebooks.Model;
 
 /// <summary>
 /// Every KV cache of one decoding session, owned by the caller and threaded through the model's forward.

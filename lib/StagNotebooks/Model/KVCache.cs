@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace StagNotebooks.Decoding;
+namespace StagNotebooks.Model;
 
 /// <summary>
 /// K/V buffers of one attention layer for a folded batch: (N, H, Reserved + Capacity, D). Allocated once, outside
