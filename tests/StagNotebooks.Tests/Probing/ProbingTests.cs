@@ -1,4 +1,3 @@
-using StagNotebooks.Decoding;
 using StagNotebooks.Model;
 using StagNotebooks.Probing;
 using StagNotebooks.Tests.Model;
