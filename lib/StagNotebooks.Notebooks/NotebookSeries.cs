@@ -13,11 +13,28 @@ public static class NotebookSeries
     /// <summary>The overrides a notebook's parameters cell declares (others are dropped, so one set serves the whole series).</summary>
     public static Dictionary<string, string> Applicable(string notebook, IReadOnlyDictionary<string, string> parameters)
     {
+        var declared = Declared(notebook);
+        return parameters.Where(kv => declared.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+    }
+
+    /// <summary>The names a notebook's parameters cell declares and their default literals (empty without such a cell).</summary>
+    public static IReadOnlyDictionary<string, string> Declared(string notebook)
+    {
         var doc = NotebookDocument.Load(notebook);
         var cell = doc.Cells.OfType<JsonObject>().FirstOrDefault(c => NotebookDocument.Tags(c).Contains("parameters"));
-        if (cell is null) return new();
-        var declared = ParametersCell.Declared(NotebookDocument.Source(cell));
-        return parameters.Where(kv => declared.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        return cell is null ? new Dictionary<string, string>() : ParametersCell.Declared(NotebookDocument.Source(cell));
+    }
+
+    /// <summary>
+    /// The value a parameter takes when the notebook runs with <paramref name="parameters"/>: the override, else the
+    /// declared default (a string literal unquoted); null when the notebook does not declare it.
+    /// </summary>
+    public static string? Effective(string notebook, string name, IReadOnlyDictionary<string, string> parameters)
+    {
+        var declared = Declared(notebook);
+        if (!declared.TryGetValue(name, out var literal)) return null;
+        if (parameters.TryGetValue(name, out var value)) return value;
+        return literal.Length >= 2 && literal[0] == '"' && literal[^1] == '"' ? literal[1..^1] : literal;
     }
 
     /// <summary>Runs every notebook in order, each on its own fresh kernel; executed copies go to <paramref name="outputFolder"/>.</summary>

@@ -1,6 +1,8 @@
 using StagNotebooks.Data;
 using StagNotebooks.IO;
 using StagNotebooks.Notebooks;
+using StagNotebooks.Reporting;
+using StagNotebooks.Workbench;
 
 namespace StagNotebooks.Cli.Commands;
 
@@ -17,6 +19,8 @@ public sealed class ReproduceCommand : ICommand
           reproduce resumes. Executed notebooks go to figures/notebooks/, charts (HTML, PNG with Chromium) and
           tables (CSV, Markdown) to figures/<notebook>/. Each notebook's wall time and peak resident memory
           (sampled once a second) are printed and written to figures/notebooks/reproduce-memory.csv.
+          Then every notebook's computed verdicts (figures/<notebook>/<preset>[-Nseeds]/verdicts.csv) are
+          collected into figures/claims/<preset>[-Nseeds].md and .csv, and the count per verdict is printed.
         """;
 
     public int Run(CommandLine args)
@@ -54,12 +58,41 @@ public sealed class ReproduceCommand : ICommand
                 return 1;
             }
         }
+        ClaimsRollup claims;
+        try { claims = WriteClaims(notebooks, parameters); }
+        catch (InvalidDataException e)
+        {
+            Console.Error.WriteLine($"stag reproduce: the notebooks ran, but the claims table could not be built: {e.Message}");
+            return 1;
+        }
         Console.WriteLine($"\n{notebooks.Count} notebooks in {clock.Elapsed.TotalMinutes:F1} min; peak resident memory of one notebook {memory.Max(m => m.PeakMB) / 1024:F2} GB ({memory.MaxBy(m => m.PeakMB).Notebook}).");
         Console.WriteLine($"memory per notebook: {Path.Combine(output, "reproduce-memory.csv")}");
         Console.WriteLine($"executed notebooks: {output}");
         Console.WriteLine($"figures and tables: {RepoPaths.Figures}/<notebook>/ (HTML charts open offline{(Reporting.FigureWriter.Chromium is null ? "; install chromium for PNGs" : ", PNGs beside them")})");
         Console.WriteLine($"trained runs:       {RepoPaths.Runs}");
+        Console.WriteLine($"claims table:       {claims.MarkdownPath} (and .csv)");
+        Console.WriteLine($"verdicts:           {claims.Summary}");
         return 0;
+    }
+
+    /// <summary>
+    /// The roll-up of every notebook's verdicts.csv for this run's preset and seeds, under the figures root the
+    /// notebooks wrote to (FiguresRoot when given). A notebook with presets of its own (11-synthetic: SynthPreset,
+    /// SynthSeeds) is read from the folder those name.
+    /// </summary>
+    static ClaimsRollup WriteClaims(IReadOnlyList<string> notebooks, IReadOnlyDictionary<string, string> parameters)
+    {
+        var root = parameters.TryGetValue("FiguresRoot", out var r) && r != "" ? r : RepoPaths.Figures;
+        var leafOf = new Dictionary<string, string>();
+        foreach (var nb in notebooks)
+        {
+            if (NotebookSeries.Effective(nb, "Preset", parameters) is null && NotebookSeries.Effective(nb, "SynthPreset", parameters) is string synth)
+            {
+                var seeds = NotebookSeries.Effective(nb, "SynthSeeds", parameters) ?? "1";
+                leafOf[Path.GetFileNameWithoutExtension(nb)] = FigureFolder.Leaf(synth, int.Parse(seeds, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+        return ClaimsTable.Write(root, parameters["Preset"], int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture), leafOf);
     }
 
     /// <summary>`stag notebook run` in a child process: one notebook, one kernel, one process, all released at its exit.</summary>

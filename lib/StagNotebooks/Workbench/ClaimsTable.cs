@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Analysis;
+using StagNotebooks.Evaluation;
+using StagNotebooks.Reporting;
+
+namespace StagNotebooks.Workbench;
+
+/// <summary>
+/// The roll-up of the notebooks' "compared with the paper" cells: every notebook saves its computed verdicts as
+/// figures/&lt;notebook&gt;/&lt;preset&gt;[-Nseeds]/verdicts.csv (<see cref="Verdicts.Table"/>); this collects those of one
+/// preset and seed count into one table with a "notebook" column and writes it to
+/// figures/claims/&lt;preset&gt;[-Nseeds].md and .csv. Nothing is judged here: the rows are copied from the notebooks' files.
+/// </summary>
+public static class ClaimsTable
+{
+    /// <summary>The file each notebook's verdict cell writes (<c>Figures.Save(verdicts, figures, "verdicts")</c>).</summary>
+    public const string VerdictsFile = "verdicts.csv";
+
+    /// <summary>The folder under the figures root that holds the roll-ups.</summary>
+    public const string Folder = "claims";
+
+    /// <summary>The columns of <see cref="Verdicts.Table"/>, in order: what every verdicts.csv must have as its header.</summary>
+    public static IReadOnlyList<string> VerdictColumns { get; } =
+        Verdicts.Table(Array.Empty<VerdictResult>()).Columns.Select(c => c.Name).ToList();
+
+    /// <summary>
+    /// The verdict file of each notebook folder under <paramref name="figuresRoot"/> for one preset and seed count:
+    /// (notebook, figures/&lt;notebook&gt;/&lt;leaf&gt;/verdicts.csv) for the folders that have one, in notebook order.
+    /// <paramref name="leafOf"/> overrides the folder leaf of notebooks with presets of their own (11-synthetic's
+    /// SynthPreset); the others use <see cref="FigureFolder.Leaf"/>(preset, seeds).
+    /// </summary>
+    public static IReadOnlyList<(string Notebook, string Path)> Find(string figuresRoot, string preset, int seeds, IReadOnlyDictionary<string, string>? leafOf = null)
+    {
+        var leaf = FigureFolder.Leaf(preset, seeds);
+        if (!Directory.Exists(figuresRoot)) return Array.Empty<(string, string)>();
+        return Directory.GetDirectories(figuresRoot)
+            .Select(d => System.IO.Path.GetFileName(d))
+            .Where(n => n is not (Folder or "notebooks"))
+            .Order(StringComparer.Ordinal)
+            .Select(n => (Notebook: n, Path: System.IO.Path.Combine(figuresRoot, n, leafOf?.GetValueOrDefault(n) ?? leaf, VerdictsFile)))
+            .Where(x => File.Exists(x.Path))
+            .ToList();
+    }
+
+    /// <summary>One table: a "notebook" column, then the verdict columns of every file, rows in file order.</summary>
+    /// <exception cref="InvalidDataException">a file is not a verdicts table (the message names the file)</exception>
+    public static DataFrame Collect(IEnumerable<(string Notebook, string Path)> files)
+    {
+        var notebooks = new List<string>();
+        var cells = VerdictColumns.Select(_ => new List<string>()).ToList();
+        int seedsColumn = VerdictColumns.ToList().IndexOf("seeds");
+        var seeds = new List<int>();
+        foreach (var (notebook, path) in files)
+        {
+            var rows = ReadCsv(path);
+            if (rows.Count == 0) throw new InvalidDataException($"{path}: empty; expected a header {string.Join(",", VerdictColumns)}");
+            var header = rows[0];
+            if (!header.SequenceEqual(VerdictColumns))
+                throw new InvalidDataException($"{path}: header [{string.Join(", ", header)}] is not a verdicts table's [{string.Join(", ", VerdictColumns)}]");
+            for (int r = 1; r < rows.Count; r++)
+            {
+                var row = rows[r];
+                if (row.Length == 1 && row[0].Length == 0) continue;   // a blank line
+                if (row.Length != header.Length)
+                    throw new InvalidDataException($"{path}: row {r + 1} has {row.Length} fields, the header {header.Length}");
+                if (!int.TryParse(row[seedsColumn], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n))
+                    throw new InvalidDataException($"{path}: row {r + 1}: seeds '{row[seedsColumn]}' is not an integer");
+                var label = row[VerdictColumns.ToList().IndexOf("verdict")];
+                if (!Enum.TryParse<Verdict>(label, ignoreCase: false, out _) || int.TryParse(label, out _))
+                    throw new InvalidDataException($"{path}: row {r + 1}: verdict '{label}' is not one of {string.Join(", ", Enum.GetNames<Verdict>())}");
+                notebooks.Add(notebook);
+                seeds.Add(n);
+                for (int c = 0; c < row.Length; c++) cells[c].Add(row[c]);
+            }
+        }
+        var columns = new List<DataFrameColumn> { new StringDataFrameColumn("notebook", notebooks) };
+        for (int c = 0; c < VerdictColumns.Count; c++)
+            columns.Add(c == seedsColumn ? new Int32DataFrameColumn(VerdictColumns[c], seeds) : new StringDataFrameColumn(VerdictColumns[c], cells[c]));
+        return new DataFrame(columns);
+    }
+
+    /// <summary>How many rows carry each verdict label (every label present, zero where none).</summary>
+    public static IReadOnlyDictionary<Verdict, int> Counts(DataFrame table)
+    {
+        var column = table.Columns["verdict"];
+        var counts = Enum.GetValues<Verdict>().ToDictionary(v => v, _ => 0);
+        for (long r = 0; r < table.Rows.Count; r++) counts[Enum.Parse<Verdict>((string)column[r])]++;
+        return counts;
+    }
+
+    /// <summary>
+    /// Collects the verdicts of one preset and seed count under <paramref name="figuresRoot"/> and writes
+    /// figures/claims/&lt;preset&gt;[-Nseeds].csv and .md (atomically, with a provenance sidecar).
+    /// </summary>
+    public static ClaimsRollup Write(string figuresRoot, string preset, int seeds, IReadOnlyDictionary<string, string>? leafOf = null)
+    {
+        var files = Find(figuresRoot, preset, seeds, leafOf);
+        var table = Collect(files);
+        var folder = System.IO.Path.Combine(figuresRoot, Folder);
+        var leaf = FigureFolder.Leaf(preset, seeds);
+        FigureWriter.SaveTable(table, folder, leaf, Provenance.Of(preset, seeds, $"claims roll-up of {files.Count} notebook(s)"));
+        return new ClaimsRollup(table, files.Select(f => f.Notebook).ToList(), Counts(table),
+            System.IO.Path.Combine(folder, leaf + ".md"), System.IO.Path.Combine(folder, leaf + ".csv"));
+    }
+
+    /// <summary>RFC 4180 CSV (what <c>DataFrame.SaveCsv</c> writes): quoted fields may hold commas, doubled quotes and newlines.</summary>
+    /// <exception cref="InvalidDataException">an unterminated or misplaced quote (the message names the file)</exception>
+    public static IReadOnlyList<string[]> ReadCsv(string path)
+    {
+        var text = File.ReadAllText(path, Encoding.UTF8);
+        var rows = new List<string[]>();
+        var row = new List<string>();
+        var field = new StringBuilder();
+        bool quoted = false, wasQuoted = false;
+        int line = 1;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char ch = text[i];
+            if (quoted)
+            {
+                if (ch == '"')
+                {
+                    if (i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
+                    else quoted = false;
+                }
+                else { if (ch == '\n') line++; field.Append(ch); }
+                continue;
+            }
+            switch (ch)
+            {
+                case '"':
+                    if (field.Length > 0 || wasQuoted) throw new InvalidDataException($"{path}: line {line}: a quote inside an unquoted field");
+                    quoted = wasQuoted = true;
+                    break;
+                case ',':
+                    row.Add(field.ToString()); field.Clear(); wasQuoted = false;
+                    break;
+                case '\r' when i + 1 < text.Length && text[i + 1] == '\n':
+                    break;
+                case '\n':
+                    row.Add(field.ToString()); field.Clear(); wasQuoted = false;
+                    rows.Add(row.ToArray()); row.Clear(); line++;
+                    break;
+                default:
+                    if (wasQuoted) throw new InvalidDataException($"{path}: line {line}: text after a closing quote");
+                    field.Append(ch);
+                    break;
+            }
+        }
+        if (quoted) throw new InvalidDataException($"{path}: a quoted field is not closed (from line {line} to the end)");
+        if (field.Length > 0 || row.Count > 0 || wasQuoted) { row.Add(field.ToString()); rows.Add(row.ToArray()); }
+        return rows;
+    }
+}
+
+/// <summary>What <see cref="ClaimsTable.Write"/> wrote: the table, the notebooks it came from, the rows per verdict and the files.</summary>
+public sealed record ClaimsRollup(DataFrame Table, IReadOnlyList<string> Notebooks, IReadOnlyDictionary<Verdict, int> Counts, string MarkdownPath, string CsvPath)
+{
+    /// <summary>"3 replicated, 1 not replicated, 5 inconclusive (9 claims from 6 notebooks)".</summary>
+    public string Summary => $"{Counts[Verdict.Replicated]} replicated, {Counts[Verdict.NotReplicated]} not replicated, {Counts[Verdict.Inconclusive]} inconclusive " +
+                             $"({Table.Rows.Count} claim{(Table.Rows.Count == 1 ? "" : "s")} from {Notebooks.Count} notebook{(Notebooks.Count == 1 ? "" : "s")})";
+}
