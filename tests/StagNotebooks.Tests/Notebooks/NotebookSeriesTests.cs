@@ -25,10 +25,10 @@ public class NotebookSeriesTests
         foreach (var run in runs) NotebookValidity.AssertValid(run.Output);
         Assert.Equal(notebooks.Count, runs.Count);
         foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/smoke/validation-loss.html", "03-training/smoke/verdicts.md",
-                                     "04-quality/smoke/tasks.md", "05-window/smoke/window-quality.csv", "06-decode-latency/tiny-baseline/table2.csv",
+                                     "04-quality/smoke/tasks.md", "05-window/smoke/window-quality.csv", "05-window/smoke/verdicts.md", "06-decode-latency/tiny-baseline/table2.csv",
                                      "06-decode-latency/tiny-baseline/compared-with-paper.csv", "06-decode-latency/tiny-baseline/gpu-prediction.csv",
-                                     "07-recurrent/smoke/free-running.md", "08-more-stacks/smoke/stacks-loss.html", "09-probing/smoke/cka.html",
-                                     "10-beyond/smoke/summary.md", "10-beyond/smoke/equal-memory-throughput.csv",
+                                     "07-recurrent/smoke/free-running.md", "07-recurrent/smoke/verdicts.md", "08-more-stacks/smoke/stacks-loss.html", "08-more-stacks/smoke/verdicts.md", "09-probing/smoke/cka.html",
+                                     "10-beyond/smoke/summary.md", "10-beyond/smoke/equal-memory-throughput.csv", "10-beyond/smoke/verdicts.md",
                                      "11-synthetic/synth-smoke/matrix.md", "11-synthetic/synth-smoke/verdicts.md", "11-synthetic/synth-smoke/accuracy.html" })
             Assert.True(File.Exists(dir.File(Path.Combine("figures", name))), $"missing figure {name}");
         Assert.Contains("plotly.js v2", File.ReadAllText(dir.File("figures/03-training/smoke/validation-loss.html")));
@@ -40,5 +40,10 @@ public class NotebookSeriesTests
             if (text.Contains("Plotly.newPlot(")) Assert.True(text.Contains("plotly.js v2"), $"{run.Output}: figures without plotly.js");
         }
         Assert.True(Directory.GetDirectories(dir.File("runs")).Length >= 8, "the series trains its models into RunsRoot");
+        // The roll-up `stag reproduce` writes: every notebook's verdicts, 11-synthetic's from its own preset's folder.
+        var claims = Workbench.ClaimsTable.Write(dir.File("figures"), "smoke", 1, new Dictionary<string, string> { ["11-synthetic"] = "synth-smoke" });
+        Assert.Equal(new[] { "03-training", "05-window", "07-recurrent", "08-more-stacks", "10-beyond", "11-synthetic" }, claims.Notebooks);
+        Assert.True(File.Exists(dir.File("figures/claims/smoke.md")));
+        Assert.Equal(claims.Table.Rows.Count, claims.Counts.Values.Sum());
     }
 }
