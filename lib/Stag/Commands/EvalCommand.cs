@@ -21,6 +21,8 @@ public sealed class EvalCommand : ICommand
                   [--prompt 16] [--generate 32] [--free-sequences 16]
                   [--device auto|cpu|cuda] [--threads N] [--json] [--out results.json]
 
+          --checkpoint      a checkpoint folder, a pointer (runs/<run>/checkpoints/best or last), or a run folder
+                            (runs/<run>: its last checkpoint)
           --text            Pile-format jsonl(.zst): teacher-forced perplexity and bits per byte per pile_set_name,
                             then free-running evaluation of the same documents with --engine
           --tasks           task files (HellaSwag, ARC, PIQA, WinoGrande or LAMBADA layout, detected per file);

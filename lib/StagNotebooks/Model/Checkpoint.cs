@@ -86,9 +86,15 @@ public static class Checkpoint
         return Convert.ToHexString(SHA256.HashData(s)).ToLowerInvariant();
     }
 
-    /// <summary>A folder as is; a pointer file (checkpoints/last, checkpoints/best) as the folder its first line names.</summary>
+    /// <summary>
+    /// A checkpoint folder as is; a pointer file (checkpoints/last, checkpoints/best) as the folder its first line
+    /// names; a training run's folder (it holds a checkpoints/last pointer; its config.json is the training config) as
+    /// its last checkpoint.
+    /// </summary>
     public static string Resolve(string path)
     {
+        var runLast = Path.Combine(path, "checkpoints", "last");
+        if (Directory.Exists(path) && File.Exists(runLast)) return Resolve(runLast);
         if (Directory.Exists(path) || !File.Exists(path)) return path;
         var name = File.ReadLines(path).FirstOrDefault()?.Trim();
         if (string.IsNullOrEmpty(name)) throw new CheckpointException($"{path}: an empty checkpoint pointer");

@@ -30,6 +30,10 @@ public class CheckpointStoreTests
         using var best = Checkpoint.Load(run.BestCheckpoint);      // what `stag eval --checkpoint .../checkpoints/best` does
         Assert.Equal(Smoke().Model, best.Config);
         Assert.True(File.Exists(Path.Combine(run.Checkpoints, bestName, Checkpoint.ManifestFile)));
+        // The run's own folder (`stag eval --checkpoint runs/<run>`) is its last checkpoint, not its training config.
+        Assert.Equal(Path.Combine(run.Checkpoints, "step-00000040"), Checkpoint.Resolve(run.Path));
+        using var last = Checkpoint.Load(run.Path);
+        Assert.Equal(Smoke().Model, last.Config);
     }
 
     [Theory]
