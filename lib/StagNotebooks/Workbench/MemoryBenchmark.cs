@@ -1,4 +1,3 @@
-using System.Globalization;
 using StagNotebooks.Benchmarks;
 using StagNotebooks.Data;
 using StagNotebooks.Decoding;
@@ -25,21 +24,16 @@ public sealed record MemoryPhase(string Name, string Unit, IReadOnlyList<MemoryS
 }
 
 /// <summary>
-/// `stag bench memory`: whether training and the library calls notebook 10 makes grow. Resident memory is read from
-/// /proc/self/status (VmRSS; the working set elsewhere) as it is, without forcing a collection first, because what a
+/// `stag bench memory`: whether training and the library calls notebook 10 makes grow. Resident memory is read as
+/// <see cref="ProcessMemory.ResidentMB"/> reads it (VmRSS; the working set elsewhere), without forcing a collection first, because what a
 /// user's process holds is what counts.
 /// </summary>
 public static class MemoryBenchmark
 {
     public static double ResidentMB()
     {
-        const string status = "/proc/self/status";
-        if (File.Exists(status))
-            foreach (var line in File.ReadLines(status))
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;   // kB
-        using var p = System.Diagnostics.Process.GetCurrentProcess();
-        return p.WorkingSet64 / 1048576.0;
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return ProcessMemory.ResidentMB(self) ?? throw new InvalidOperationException("the resident memory of this process could not be read");
     }
 
     /// <summary>Tensors created outside any dispose scope and not yet disposed (on this thread).</summary>
