@@ -51,9 +51,9 @@ public sealed class BenchFidelitySearchCommand : ICommand
         var provenance = Provenance.Of(preset, seeds, "stag bench fidelity-search");   // the commit the models are trained with
         var rows = FidelitySearch.Run(preset, budgets, seeds, data.Manifest.VocabSize, (config, variant) =>
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
             var r = Experiments.Train(config, variant, data, runs, device: device);
-            return (r.BestValLoss ?? double.NaN, clock.Elapsed.TotalSeconds);
+            // The run's own training clock (kept across resumes), so a reused run reports what it cost when it trained.
+            return (r.BestValLoss ?? double.NaN, r.Metrics.Count > 0 ? r.Metrics[^1].ElapsedSeconds : double.NaN);
         }, Console.WriteLine);
         FigureWriter.SaveTable(FidelitySearch.Table(rows), output, "budget-gap", provenance);
         FigureWriter.SaveChart(FidelitySearch.Chart(rows), output, "budget-gap", provenance);

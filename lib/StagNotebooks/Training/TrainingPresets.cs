@@ -26,14 +26,14 @@ public static class TrainingPresets
             BatchSize = 16, ContextLength = 128, MaxSteps = 200, WarmupSteps = 20, LearningRate = 3e-3, MinLearningRate = 3e-4,
             EvalEvery = 25, EvalBatches = 4, CheckpointEvery = 50,
         },
-        // Resolving power on real text (issue 15): the cpu-small shape trained 7.5× longer, evaluated on more windows.
-        // A first guess to be confirmed by `stag bench fidelity-search` (baseline 2h must beat h by ≥ 5 seed sd);
-        // about 10 minutes per 2h-layer model on 2 free cores.
+        // Resolving power on real text (issue 15), chosen by `stag bench fidelity-search` (figures/fidelity-search/):
+        // one layer per stack (baseline h = 1 layer, 2h = 2) and
+        // 600 steps (1.2M tokens, under one epoch), evaluated on 16 validation batches; a few minutes per model on 2 cores.
         ["cpu-fidelity"] = new()
         {
             Preset = "cpu-fidelity",
-            Model = new StagFormerConfig { VocabSize = 0, DModel = 128, Heads = 4, FfnHidden = 512, LayersPerStack = 2, Stacks = 2, MaxContext = 128 },
-            BatchSize = 16, ContextLength = 128, MaxSteps = 1500, WarmupSteps = 75, LearningRate = 3e-3, MinLearningRate = 3e-4,
+            Model = new StagFormerConfig { VocabSize = 0, DModel = 128, Heads = 4, FfnHidden = 512, LayersPerStack = 1, Stacks = 2, MaxContext = 128 },
+            BatchSize = 16, ContextLength = 128, MaxSteps = 600, WarmupSteps = 75, LearningRate = 3e-3, MinLearningRate = 3e-4,
             EvalEvery = 100, EvalBatches = 16, CheckpointEvery = 250,
         },
         ["gpu-small"] = new()

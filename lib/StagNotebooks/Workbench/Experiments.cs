@@ -22,10 +22,14 @@ public static class Experiments
     public static PackedDataset Data(string tokenizer = "brown-bpe", Action<string>? log = null) => PackedDataset.PrepareBundled(tokenizer, log);
 
     /// <summary>A preset with its model turned into <paramref name="variant"/>, the vocabulary of the data, a seed and overrides.</summary>
-    public static TrainConfig Config(string preset, string variant, PackedDataset data, long seed = 1, IEnumerable<string>? overrides = null)
+    public static TrainConfig Config(string preset, string variant, PackedDataset data, long seed = 1, IEnumerable<string>? overrides = null) =>
+        Config(preset, variant, data.Manifest.VocabSize, seed, overrides);
+
+    /// <summary>As above for a vocabulary size: the one place a (preset, variant, seed, overrides) becomes a run's config.</summary>
+    public static TrainConfig Config(string preset, string variant, int vocab, long seed = 1, IEnumerable<string>? overrides = null)
     {
         var p = TrainingPresets.Get(preset);
-        var c = p with { Model = ModelVariants.Apply(p.Model with { VocabSize = data.Manifest.VocabSize }, variant), Seed = seed };
+        var c = p with { Model = ModelVariants.Apply(p.Model with { VocabSize = vocab }, variant), Seed = seed };
         var list = overrides?.ToList();
         return (list is { Count: > 0 } ? c.WithOverrides(list) : c).Validate();
     }
@@ -70,15 +74,20 @@ public static class Experiments
     }
 
     /// <summary>Trains every (label, variant) for every seed (reusing finished runs).</summary>
-    public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<string> variants, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null)
+    public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<string> variants, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null) =>
+        TrainAll(preset, variants.Select(TrainingArm.Of), seeds, data, runsRoot, log);
+
+    /// <summary>Trains every arm (a variant changed by overrides, under its own label) for every seed (reusing finished runs).</summary>
+    public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null)
     {
         var list = new List<Trained>();
-        foreach (var v in variants)
+        foreach (var arm in arms)
         {
+            var v = arm.Label;
             var runs = new List<TrainResult>();
             for (int s = 1; s <= seeds; s++)
             {
-                var config = Experiments.Config(preset, v, data, seed: s);
+                var config = Experiments.Config(preset, arm.Variant, data, seed: s, overrides: arm.Overrides);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var live = log is null ? null : new LiveProgress(Console.Out);   // a live line in the notebook while a run trains
                 var r = Experiments.Train(config, v, data, runsRoot, progress: p =>

@@ -33,15 +33,14 @@ public static class FidelitySearch
 {
     public const double RequiredResolution = 5.0;
 
-    /// <summary>The default grid around cpu-fidelity: longer training, shallower h, shorter context, higher rate.</summary>
+    /// <summary>
+    /// The default budgets, relative to the preset: cpu-small's 200 steps, and the preset as it is (600 steps). Add
+    /// others with --budget, e.g. "h2:Model.LayersPerStack=2" (cpu-small's depth) or "steps1500:MaxSteps=1500".
+    /// </summary>
     public static readonly IReadOnlyList<FidelityBudget> Defaults = new[]
     {
-        new FidelityBudget("steps400", new[] { "MaxSteps=400" }),
-        new FidelityBudget("steps800", new[] { "MaxSteps=800" }),
-        new FidelityBudget("steps1500", Array.Empty<string>()),
-        new FidelityBudget("steps1500-h1", new[] { "Model.LayersPerStack=1" }),
-        new FidelityBudget("steps1500-lr6e-3", new[] { "LearningRate=6e-3", "MinLearningRate=6e-4" }),
-        new FidelityBudget("steps3000-ctx64-b32", new[] { "MaxSteps=3000", "ContextLength=64", "BatchSize=32" }),
+        new FidelityBudget("steps200", new[] { "MaxSteps=200" }),
+        new FidelityBudget("steps600", Array.Empty<string>()),
     };
 
     public static readonly IReadOnlyList<string> Arms = new[] { "baseline-h", "baseline-2h" };
@@ -50,11 +49,11 @@ public static class FidelitySearch
     public static IReadOnlyList<(FidelityBudget Budget, string Variant, long Seed, TrainConfig Config)> Plan(string preset, IEnumerable<FidelityBudget> budgets, int seeds, int vocab)
     {
         if (seeds < 2) throw new ArgumentException($"the search needs at least 2 seeds for a standard deviation (got {seeds})");
-        var p = TrainingPresets.Get(preset);
         return budgets.SelectMany(b => Arms.SelectMany(v => Enumerable.Range(1, seeds).Select(s =>
         {
-            var c = p with { Model = ModelVariants.Apply(p.Model with { VocabSize = vocab }, v), Seed = s };
-            var overridden = (b.Overrides.Count > 0 ? c.WithOverrides(b.Overrides) : c) with { Preset = $"{preset}-{b.Name}" };
+            // Experiments.Config names the preset in the config, so the budget that equals the preset shares its runs
+            // with `stag train`/`stag reproduce` at that preset (a run's id is its config).
+            var overridden = Experiments.Config(preset, v, vocab, s, b.Overrides);
             // Model overrides apply after the variant: baseline-2h must stay twice baseline-h.
             if (v == "baseline-2h" && b.Overrides.Any(o => o.StartsWith("Model.LayersPerStack", StringComparison.Ordinal)))
                 overridden = overridden with { Model = overridden.Model with { LayersPerStack = 2 * overridden.Model.LayersPerStack } };

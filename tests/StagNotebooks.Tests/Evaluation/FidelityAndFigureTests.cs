@@ -21,12 +21,25 @@ public class FidelityAndFigureTests
             Assert.Equal(h.TotalSteps, h2.TotalSteps);
             Assert.Equal(h.ContextLength, h2.ContextLength);
         }
-        Assert.Equal(1, plan.First(p => p.Budget.Name == "steps1500-h1" && p.Variant == "baseline-h").Config.Model.LayersPerStack);
-        Assert.Equal(3000, plan.First(p => p.Budget.Name == "steps3000-ctx64-b32").Config.MaxSteps);
+        Assert.Equal(200, plan.First(p => p.Budget.Name == "steps200").Config.MaxSteps);
         // The estimate is tokens / rate: 2 × 3 models of each budget.
         double tokens = plan.Sum(p => (double)p.Config.TotalSteps * p.Config.TokensPerStep);
         Assert.Equal(tokens / 5000, FidelitySearch.EstimateSeconds(plan, 5000), 6);
         Assert.Throws<ArgumentException>(() => FidelitySearch.Plan("cpu-fidelity", FidelitySearch.Defaults, seeds: 1, vocab: 4096));
+    }
+
+    [Fact]
+    public void The_budget_that_is_the_preset_trains_exactly_the_runs_the_notebooks_train_at_that_preset()
+    {
+        // Same config ⇒ same run id ⇒ the search's baselines are reused by notebook 03 at cpu-fidelity, not retrained.
+        var plan = FidelitySearch.Plan("cpu-fidelity", FidelitySearch.Defaults, seeds: 2, vocab: 4096);
+        foreach (var (budget, variant, seed, config) in plan.Where(p => p.Budget.Overrides.Count == 0))
+            Assert.Equal(Experiments.Config("cpu-fidelity", variant, 4096, seed).ToJson(), config.ToJson());
+        // A depth override keeps 2h twice h and differs from the preset's run only in that field.
+        var deeper = FidelitySearch.Plan("cpu-fidelity", new[] { FidelityBudget.Parse("h3:Model.LayersPerStack=3") }, seeds: 2, vocab: 4096);
+        var h2 = deeper.First(p => p.Variant == "baseline-2h").Config;
+        Assert.Equal(6, h2.Model.LayersPerStack);
+        Assert.Equal((Experiments.Config("cpu-fidelity", "baseline-2h", 4096, 1) with { Model = h2.Model }).ToJson(), h2.ToJson());
     }
 
     [Fact]

@@ -1,0 +1,56 @@
+using Microsoft.Data.Analysis;
+using StagNotebooks.Evaluation;
+using StagNotebooks.Training;
+
+namespace StagNotebooks.Workbench;
+
+/// <summary>One testable explanation of the quality gap: the arm that changes one thing, and what it tests.</summary>
+public sealed record GapHypothesis(TrainingArm Arm, string Tests);
+
+/// <summary>
+/// Why does separate 2×h trail baseline h, when it contains it (with cross-attention's output projection at zero,
+/// stack 2 is exactly an h-layer model over the embeddings)? Each hypothesis changes one option of separate 2×h;
+/// its verdicts say whether it beats the unchanged model and whether baseline h still beats it (the gap remains).
+/// </summary>
+public static class QualityGap
+{
+    public const string Control = "separate-2xh";
+    public const string Reference = "baseline-h";
+
+    public static readonly IReadOnlyList<GapHypothesis> Hypotheses = new[]
+    {
+        new GapHypothesis(new TrainingArm("separate-2xh+zero-cross-out", Control, new[] { "Model.ZeroInitCrossOutput=true" }),
+            "cross-attention starts as noise added to stack 2's residual stream: start its output projection at zero, so stack 2 starts as baseline h"),
+        new GapHypothesis(new TrainingArm("separate-2xh+stack-depth-init", Control, new[] { "Model.ResidualInit=StackDepth" }),
+            "residual projections are scaled for depth 2·p·h although each stream only runs through h blocks: scale by the stream's own depth"),
+        new GapHypothesis(new TrainingArm("separate-2xh+null-decay", Control, new[] { "DecayNullSlots=true" }),
+            "weight decay pulls the null slots (what position 0 attends to) to zero; the default stopped decaying them — put the decay back to see whether it mattered"),
+    };
+
+    /// <summary>The arms to train: baseline h, the unchanged separate 2×h, then one arm per hypothesis.</summary>
+    public static IReadOnlyList<TrainingArm> Arms() =>
+        new[] { TrainingArm.Of(Reference), TrainingArm.Of(Control) }.Concat(Hypotheses.Select(h => h.Arm)).ToList();
+
+    /// <summary>Per hypothesis: "it beats the unchanged separate 2×h" and "baseline h still beats it" (replicated = the gap remains).</summary>
+    public static IReadOnlyList<Claim> Claims() => Hypotheses.SelectMany(h => new[]
+    {
+        Claim.Beats($"quality gap: {h.Arm.Label} beats {Control}", h.Arm.Label, Control),
+        Claim.Beats($"quality gap: {Reference} still beats {h.Arm.Label} (replicated = the gap remains)", Reference, h.Arm.Label),
+    }).ToList();
+
+    /// <summary>One row per arm: best validation loss mean ± sd over seeds and its distance from baseline h (positive = worse).</summary>
+    public static DataFrame Table(IReadOnlyList<Trained> models)
+    {
+        var stats = models.Select(m => ArmStats.Of(m.Label, m.Seeds.Select(r => r.BestValLoss ?? double.NaN).ToList())).ToList();
+        double reference = stats.Single(s => s.Label == Reference).Mean;
+        string Change(string label) => label == Reference ? "(reference)" : label == Control ? "(unchanged)"
+            : string.Join(" ", Hypotheses.Single(h => h.Arm.Label == label).Arm.Overrides);
+        return new DataFrame(
+            new StringDataFrameColumn("model", stats.Select(s => s.Label)),
+            new StringDataFrameColumn("change", stats.Select(s => Change(s.Label))),
+            new DoubleDataFrameColumn("best val loss", stats.Select(s => s.Mean)),
+            new DoubleDataFrameColumn("± sd", stats.Select(s => s.Sd)),
+            new DoubleDataFrameColumn($"− {Reference}", stats.Select(s => s.Mean - reference)),
+            new Int32DataFrameColumn("seeds", stats.Select(s => s.Seeds)));
+    }
+}
