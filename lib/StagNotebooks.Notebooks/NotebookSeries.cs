@@ -10,6 +10,25 @@ public static class NotebookSeries
         Directory.GetFiles(folder, "*.ipynb").Where(f => !f.EndsWith(".executed.ipynb", StringComparison.Ordinal))
             .Where(f => char.IsDigit(Path.GetFileName(f)[0])).Order(StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// The notebooks named by <paramref name="only"/> ("03", "03-training" or "03-training.ipynb"), in series order;
+    /// all of them when <paramref name="only"/> is empty. A name that matches no notebook is an error listing them.
+    /// </summary>
+    public static IReadOnlyList<string> Select(IReadOnlyList<string> notebooks, IEnumerable<string> only)
+    {
+        var names = only.SelectMany(o => o.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        if (names.Count == 0) return notebooks;
+        static bool Matches(string notebook, string name)
+        {
+            var file = Path.GetFileName(notebook);
+            var stem = Path.GetFileNameWithoutExtension(notebook);
+            return file == name || stem == name || stem.StartsWith(name + "-", StringComparison.Ordinal);
+        }
+        foreach (var n in names.Where(n => !notebooks.Any(nb => Matches(nb, n))))
+            throw new ArgumentException($"no notebook '{n}'; the series: {string.Join(", ", notebooks.Select(Path.GetFileNameWithoutExtension))}");
+        return notebooks.Where(nb => names.Any(n => Matches(nb, n))).ToList();
+    }
+
     /// <summary>The overrides a notebook's parameters cell declares (others are dropped, so one set serves the whole series).</summary>
     public static Dictionary<string, string> Applicable(string notebook, IReadOnlyDictionary<string, string> parameters)
     {

@@ -12,6 +12,7 @@ public sealed class ReproduceCommand : ICommand
     public string Summary => "run the whole notebook series headless: trains (or reuses) every model, writes figures/";
     public string Usage => """
         stag reproduce [--preset cpu-small] [--seeds 1] [--device auto|cpu|cuda] [-p Name=value ...] [--threads N]
+                       [--only 03,07]
 
           Runs notebooks/00-… to 11-… in order with these parameters (each notebook takes the ones it declares),
           each in its own process on a fresh .NET Interactive kernel, so nothing one notebook held outlives it.
@@ -21,6 +22,8 @@ public sealed class ReproduceCommand : ICommand
           (sampled once a second) are printed and written to figures/notebooks/reproduce-memory.csv.
           Then every notebook's computed verdicts (figures/<notebook>/<preset>[-Nseeds]/verdicts.csv) are
           collected into figures/claims/<preset>[-Nseeds].md and .csv, and the count per verdict is printed.
+          --only runs the notebooks it names (by number or name); the roll-up still collects every notebook's
+          verdicts already in figures/ for this preset and seeds.
         """;
 
     public int Run(CommandLine args)
@@ -39,11 +42,15 @@ public sealed class ReproduceCommand : ICommand
             parameters[p[..eq]] = p[(eq + 1)..];
         }
         var threads = args.Has("threads") ? args.GetInt("threads", 0).ToString() : null;
+        var only = args.All("only");
         args.RejectUnknown();
         var output = Path.Combine(RepoPaths.Figures, "notebooks");
         Directory.CreateDirectory(output);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var notebooks = NotebookSeries.Notebooks(Path.Combine(RepoPaths.Root, "notebooks"));
+        var series = NotebookSeries.Notebooks(Path.Combine(RepoPaths.Root, "notebooks"));
+        IReadOnlyList<string> notebooks;
+        try { notebooks = NotebookSeries.Select(series, only); }
+        catch (ArgumentException e) { throw new CliException($"--only: {e.Message}"); }
         var memory = new List<(string Notebook, double Seconds, double PeakMB)>();
         foreach (var nb in notebooks)
         {
@@ -59,7 +66,7 @@ public sealed class ReproduceCommand : ICommand
             }
         }
         ClaimsRollup claims;
-        try { claims = WriteClaims(notebooks, parameters); }
+        try { claims = WriteClaims(series, parameters); }
         catch (InvalidDataException e)
         {
             Console.Error.WriteLine($"stag reproduce: the notebooks ran, but the claims table could not be built: {e.Message}");
