@@ -31,6 +31,23 @@ public sealed class RunDirectory
         return Convert.ToHexString(bytes)[..12].ToLowerInvariant();
     }
 
+    /// <summary>
+    /// A finished run of the same experiment under another name (another label, e.g. the search's baseline-2h at
+    /// h = 1 is baseline-h at h = 2): runs/*-&lt;id&gt;/ whose run-id.txt is the id and which is complete; null if none.
+    /// </summary>
+    public static RunDirectory? FindComplete(string runsRoot, TrainConfig config, string dataId)
+    {
+        var id = ComputeId(config, dataId);
+        if (!Directory.Exists(runsRoot)) return null;
+        foreach (var dir in Directory.GetDirectories(runsRoot, "*-" + id).Order(StringComparer.Ordinal))
+        {
+            var idFile = System.IO.Path.Combine(dir, "run-id.txt");
+            if (File.Exists(idFile) && File.ReadAllText(idFile).Trim() == id && File.Exists(System.IO.Path.Combine(dir, "done.json")))
+                return new RunDirectory(System.IO.Path.GetFullPath(dir), id, config);
+        }
+        return null;
+    }
+
     /// <summary>Opens (creating if needed) runs/&lt;name&gt;; an existing folder must hold the same experiment.</summary>
     public static RunDirectory Open(string runsRoot, string name, TrainConfig config, string dataId)
     {

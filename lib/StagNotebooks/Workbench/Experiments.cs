@@ -53,13 +53,18 @@ public static class Experiments
 
     /// <summary>
     /// Trains (or resumes, or reuses) the run of <paramref name="config"/> on <paramref name="data"/> in
-    /// runs/&lt;preset&gt;-&lt;label&gt;-&lt;id&gt;. A finished run with the same config and data is returned as is.
+    /// runs/&lt;preset&gt;-&lt;label&gt;-&lt;id&gt;. A finished run with the same config and data is returned as is, also one
+    /// trained under another label.
     /// </summary>
     public static TrainResult Train(TrainConfig config, string label, PackedDataset data, string? runsRoot = null,
                                     Action<TrainProgress>? progress = null, string device = "auto", CancellationToken cancel = default,
                                     Action<string>? log = null)
     {
-        var run = RunDirectory.Open(runsRoot ?? RepoPaths.Runs, RunDirectory.DefaultName(config, label, data.Id), config, data.Id);
+        var root = runsRoot ?? RepoPaths.Runs;
+        var name = RunDirectory.DefaultName(config, label, data.Id);
+        // The same experiment finished under another label is the same model: reuse it rather than train it twice.
+        var run = (Directory.Exists(System.IO.Path.Combine(root, name)) ? null : RunDirectory.FindComplete(root, config, data.Id))
+                  ?? RunDirectory.Open(root, name, config, data.Id);
         if (run.IsComplete)
         {
             var metrics = MetricsLog.ReadFrom(run.Path);
