@@ -34,13 +34,15 @@ public static class FidelitySearch
     public const double RequiredResolution = 5.0;
 
     /// <summary>
-    /// The default budgets, relative to the preset: cpu-small's 200 steps, and the preset as it is (600 steps). Add
-    /// others with --budget, e.g. "h2:Model.LayersPerStack=2" (cpu-small's depth) or "steps1500:MaxSteps=1500".
+    /// The budgets searched so far (figures/fidelity-search/): one layer per stack for 600 and 1500 steps, and
+    /// cpu-small's two layers per stack for 600 steps. Each names its shape in full, so it is the same budget
+    /// whatever the preset; add others with --budget, e.g. "lr1e-3:LearningRate=1e-3;MinLearningRate=1e-4".
     /// </summary>
     public static readonly IReadOnlyList<FidelityBudget> Defaults = new[]
     {
-        new FidelityBudget("steps200", new[] { "MaxSteps=200" }),
-        new FidelityBudget("steps600", Array.Empty<string>()),
+        new FidelityBudget("h1-steps600", new[] { "Model.LayersPerStack=1", "MaxSteps=600" }),
+        new FidelityBudget("h1-steps1500", new[] { "Model.LayersPerStack=1", "MaxSteps=1500" }),
+        new FidelityBudget("h2-steps600", new[] { "Model.LayersPerStack=2", "MaxSteps=600" }),
     };
 
     public static readonly IReadOnlyList<string> Arms = new[] { "baseline-h", "baseline-2h" };
