@@ -26,9 +26,9 @@ public static class TrainingPresets
             BatchSize = 16, ContextLength = 128, MaxSteps = 200, WarmupSteps = 20, LearningRate = 3e-3, MinLearningRate = 3e-4,
             EvalEvery = 25, EvalBatches = 4, CheckpointEvery = 50,
         },
-        // Resolving power on real text (issue 15), chosen by `stag bench fidelity-search` (figures/fidelity-search/):
-        // one layer per stack (baseline h = 1 layer, 2h = 2) and
-        // 600 steps (1.2M tokens, under one epoch), evaluated on 16 validation batches; a few minutes per model on 2 cores.
+        // For resolving power on real text (issue 15): the budget with the largest gap / sd that `stag bench
+        // fidelity-search` has found (figures/fidelity-search/), which does not yet reach its 5-sd bar. One layer per
+        // stack (baseline h = 1 layer, 2h = 2), 600 steps (1.2M tokens, under one epoch), 16 validation batches.
         ["cpu-fidelity"] = new()
         {
             Preset = "cpu-fidelity",

@@ -34,8 +34,8 @@ public static class FidelitySearch
     public const double RequiredResolution = 5.0;
 
     /// <summary>
-    /// The budgets searched so far (figures/fidelity-search/): one layer per stack for 600 and 1500 steps, and
-    /// cpu-small's two layers per stack for 600 steps. Each names its shape in full, so it is the same budget
+    /// The budgets of the search: one layer per stack for 600 and 1500 steps, and cpu-small's two layers per stack
+    /// for 600 steps (figures/fidelity-search/ has those whose 3 seeds have finished). Each names its shape in full, so it is the same budget
     /// whatever the preset; add others with --budget, e.g. "lr1e-3:LearningRate=1e-3;MinLearningRate=1e-4".
     /// </summary>
     public static readonly IReadOnlyList<FidelityBudget> Defaults = new[]
