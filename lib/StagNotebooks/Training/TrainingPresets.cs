@@ -26,9 +26,9 @@ public static class TrainingPresets
             BatchSize = 16, ContextLength = 128, MaxSteps = 200, WarmupSteps = 20, LearningRate = 3e-3, MinLearningRate = 3e-4,
             EvalEvery = 25, EvalBatches = 4, CheckpointEvery = 50,
         },
-        // For resolving power on real text (issue 15): the budget with the largest gap / sd that `stag bench
-        // fidelity-search` has found (figures/fidelity-search/), which does not yet reach its 5-sd bar. One layer per
-        // stack (baseline h = 1 layer, 2h = 2), 600 steps (1.2M tokens, under one epoch), 16 validation batches.
+        // For resolving power on real text (issue 15): the cheapest budget of `stag bench fidelity-search`
+        // (figures/fidelity-search/) within 0.2 sd of its best; none reaches the 5-sd bar yet. One layer per stack
+        // (baseline h = 1 layer, 2h = 2), 600 steps (1.2M tokens, under one epoch), 16 validation batches.
         ["cpu-fidelity"] = new()
         {
             Preset = "cpu-fidelity",
