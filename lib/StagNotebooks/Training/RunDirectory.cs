@@ -39,24 +39,29 @@ public sealed class RunDirectory
     {
         var id = ComputeId(config, dataId);
         if (!Directory.Exists(runsRoot)) return null;
-        foreach (var dir in Directory.GetDirectories(runsRoot, "*-" + id).Order(StringComparer.Ordinal))
-        {
-            var idFile = System.IO.Path.Combine(dir, "run-id.txt");
-            if (File.Exists(idFile) && File.ReadAllText(idFile).Trim() == id && File.Exists(System.IO.Path.Combine(dir, "done.json")))
-                return new RunDirectory(System.IO.Path.GetFullPath(dir), id, config);
-        }
-        return null;
+        return Directory.GetDirectories(runsRoot, "*-" + id).Order(StringComparer.Ordinal)
+            .Where(dir => ReadId(dir) == id)
+            .Select(dir => new RunDirectory(System.IO.Path.GetFullPath(dir), id, config))
+            .FirstOrDefault(run => run.IsComplete);
     }
+
+    /// <summary>The id a run folder was created with (its run-id.txt), or null for a folder that is not a run.</summary>
+    static string? ReadId(string path)
+    {
+        var idFile = System.IO.Path.Combine(path, IdFile);
+        return File.Exists(idFile) ? File.ReadAllText(idFile).Trim() : null;
+    }
+
+    const string IdFile = "run-id.txt";
 
     /// <summary>Opens (creating if needed) runs/&lt;name&gt;; an existing folder must hold the same experiment.</summary>
     public static RunDirectory Open(string runsRoot, string name, TrainConfig config, string dataId)
     {
         var id = ComputeId(config, dataId);
         var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(runsRoot, name));
-        var idFile = System.IO.Path.Combine(path, "run-id.txt");
-        if (File.Exists(idFile))
+        var existing = ReadId(path);
+        if (existing != null)
         {
-            var existing = File.ReadAllText(idFile).Trim();
             if (existing != id)
                 throw new InvalidOperationException($"{path} holds another experiment (run id {existing}, this one is {id}): choose another run name, or delete the folder");
         }
@@ -65,7 +70,7 @@ public sealed class RunDirectory
             Directory.CreateDirectory(path);
             AtomicFile.WriteAllText(System.IO.Path.Combine(path, "config.json"), config.ToJson());
             AtomicFile.WriteAllText(System.IO.Path.Combine(path, "data.json"), $"{{\"data\": {System.Text.Json.JsonSerializer.Serialize(dataId)}}}");
-            AtomicFile.WriteAllText(idFile, id);
+            AtomicFile.WriteAllText(System.IO.Path.Combine(path, IdFile), id);
         }
         return new RunDirectory(path, id, config);
     }

@@ -63,8 +63,7 @@ public static class Experiments
         var root = runsRoot ?? RepoPaths.Runs;
         var name = RunDirectory.DefaultName(config, label, data.Id);
         // The same experiment finished under another label is the same model: reuse it rather than train it twice.
-        var run = (Directory.Exists(System.IO.Path.Combine(root, name)) ? null : RunDirectory.FindComplete(root, config, data.Id))
-                  ?? RunDirectory.Open(root, name, config, data.Id);
+        var run = RunDirectory.FindComplete(root, config, data.Id) ?? RunDirectory.Open(root, name, config, data.Id);
         if (run.IsComplete)
         {
             var metrics = MetricsLog.ReadFrom(run.Path);
