@@ -14,10 +14,11 @@ public sealed class BenchFidelitySearchCommand : ICommand
     public string Summary => "budget search: where does baseline 2h beat h by ≥ 5 seed sd? (table + figure)";
     public string Usage => $"""
         stag bench fidelity-search [--preset cpu-fidelity] [--budget "name:Field=value;Field=value" ...] [--seeds 3]
-                                   [--tokenizer brown-bpe] [--runs runs] [--out figures/fidelity-search/<preset>]
+                                   [--tokenizer <the preset's>] [--runs runs] [--out figures/fidelity-search/<preset>]
                                    [--dry-run] [--tokens-per-second 5000] [--device auto|cpu|cuda] [--threads N]
 
           Without --budget: {string.Join(", ", FidelitySearch.Defaults.Select(b => b.Name))}.
+          A budget may name its data: "v1k:Tokenizer=brown-bpe-1k;MaxSteps=1500"; the others use --tokenizer.
           --dry-run prints the plan and its estimated time (at --tokens-per-second; `stag bench train` measures it)
           and trains nothing. Finished runs are reused, so an interrupted search resumes.
         """;
@@ -29,7 +30,7 @@ public sealed class BenchFidelitySearchCommand : ICommand
         var budgets = args.All("budget").Select(FidelityBudget.Parse).ToList();
         if (budgets.Count == 0) budgets = FidelitySearch.Defaults.ToList();
         int seeds = args.GetInt("seeds", 3);
-        var tokenizer = args.Get("tokenizer", "brown-bpe");
+        var tokenizer = args.Get("tokenizer", TrainingPresets.Tokenizer(preset));
         var runs = args.Get("runs");
         var output = args.Get("out", Path.Combine(RepoPaths.Figures, "fidelity-search", FigureFolder.Leaf(preset, seeds)));
         bool dry = args.Flag("dry-run");
@@ -38,20 +39,23 @@ public sealed class BenchFidelitySearchCommand : ICommand
         CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
 
-        var data = Experiments.Data(tokenizer, Console.Error.WriteLine);
-        var plan = FidelitySearch.Plan(preset, budgets, seeds, data.Manifest.VocabSize);
+        // --tokenizer is the data of budgets that name none (Tokenizer=… in a budget picks its own).
+        budgets = budgets.Select(b => b with { Tokenizer = b.Tokenizer ?? tokenizer }).ToList();
+        var data = budgets.Select(b => b.Tokenizer!).Distinct().ToDictionary(t => t, t => Experiments.Data(t, Console.Error.WriteLine));
+        int VocabOf(string t) => data[t].Manifest.VocabSize;
+        var plan = FidelitySearch.Plan(preset, budgets, seeds, VocabOf);
         double estimate = FidelitySearch.EstimateSeconds(plan, tps);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{plan.Count} models ({budgets.Count} budgets × 2 baselines × {seeds} seeds), {plan.Sum(p => (double)p.Config.TotalSteps * p.Config.TokensPerStep) / 1e6:F0}M training tokens: about {estimate / 3600:F1} h at {tps:F0} tok/s"));
         if (dry)
         {
-            foreach (var b in budgets) Console.WriteLine($"  {b.Name}: {(b.Overrides.Count == 0 ? "(the preset as is)" : string.Join(" ", b.Overrides))}");
+            foreach (var b in budgets) Console.WriteLine($"  {b.Name}: {(b.Overrides.Count == 0 ? "(the preset as is)" : string.Join(" ", b.Overrides))} on {b.Tokenizer}");
             return 0;
         }
         var provenance = Provenance.Of(preset, seeds, "stag bench fidelity-search");   // the commit the models are trained with
-        var rows = FidelitySearch.Run(preset, budgets, seeds, data.Manifest.VocabSize, (config, variant) =>
+        var rows = FidelitySearch.Run(preset, budgets, seeds, VocabOf, (config, variant, tok) =>
         {
-            var r = Experiments.Train(config, variant, data, runs, device: device);
+            var r = Experiments.Train(config, variant, data[tok], runs, device: device);
             // The run's own training clock (kept across resumes), so a reused run reports what it cost when it trained.
             return (r.BestValLoss ?? double.NaN, r.Metrics.Count > 0 ? r.Metrics[^1].ElapsedSeconds : double.NaN);
         }, Console.WriteLine);

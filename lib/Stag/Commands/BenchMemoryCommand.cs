@@ -31,7 +31,7 @@ public sealed class BenchMemoryCommand : ICommand
         if (every < 1 || every > steps) throw new CliException($"--every {every} must be between 1 and --steps {steps}");
 
         Action<string>? log = json ? null : Console.WriteLine;
-        var data = Experiments.Data(log: Console.Error.WriteLine);
+        var data = Experiments.DataFor(preset, Console.Error.WriteLine);
         var runs = Path.Combine(Path.GetTempPath(), "stag-bench-memory-" + Guid.NewGuid().ToString("N")[..8]);
         var phases = new List<MemoryPhase>();
         try

@@ -10,7 +10,7 @@ public sealed class TrainCommand : ICommand
     public string Name => "train";
     public string Summary => "train a variant of a preset on the bundled corpus (resumes; reuses a finished identical run)";
     public string Usage => $"""
-        stag train [--preset cpu-small] [--variant separate-2xh] [--seed 1] [--set Field=value ...] [--tokenizer brown-bpe]
+        stag train [--preset cpu-small] [--variant separate-2xh] [--seed 1] [--set Field=value ...] [--tokenizer <the preset's, brown-bpe>]
                    [--runs runs] [--device auto|cpu|cuda] [--threads N] [--print-config]
 
           --preset        {string.Join(", ", TrainingPresets.All.Keys)}
@@ -28,7 +28,7 @@ public sealed class TrainCommand : ICommand
         var variant = args.Get("variant", "separate-2xh");
         long seed = args.GetInt("seed", 1);
         var sets = args.All("set");
-        var tokenizer = args.Get("tokenizer", "brown-bpe");
+        var tokenizer = args.Get("tokenizer", TrainingPresets.Tokenizer(preset));
         var runs = args.Get("runs");
         var device = args.Get("device", "auto");
         bool printOnly = args.Flag("print-config");

@@ -30,8 +30,10 @@ public sealed record TrainBenchResult(
 public static class TrainBenchmark
 {
     public static IReadOnlyList<TrainBenchResult> Run(string preset, IReadOnlyList<string> variants, int steps, int earlyStep, Device device,
-                                                       double peakGflops, int vocab = 4096, Action<string>? log = null)
+                                                       double peakGflops, int? vocabSize = null, Action<string>? log = null)
     {
+        // The preset's own vocabulary: the unembedding and softmax are most of a small model's CPU step.
+        int vocab = vocabSize ?? TokenizerFactory.Create(TrainingPresets.Tokenizer(preset)).VocabSize;
         var results = new List<(string Variant, double Median, double Tps, double Mfu, long Early, long Late)>();
         foreach (var variant in variants)
         {

@@ -9,12 +9,13 @@ public sealed record TokenizerInfo(string Name, Tokenizer Tokenizer, int VocabSi
 /// <summary>
 /// Every tokenizer goes through Microsoft.ML.Tokenizers. Names: "cl100k_base", "o200k_base" (tiktoken, from their
 /// data packages), "bpe:&lt;dir&gt;" (byte-level BPE from vocab.json + merges.txt), "sp:&lt;file.model&gt;"
-/// (SentencePiece, as the paper's 256K vocabulary), and "brown-bpe" (the bundled 4096-token BPE trained on the
-/// bundled train split, data/tokenizer).
+/// (SentencePiece, as the paper's 256K vocabulary), "brown-bpe" (the bundled 4096-token BPE trained on the
+/// bundled train split, data/tokenizer) and "brown-bpe-1k" (the same at 1024 tokens, data/tokenizer-1k: a quarter of
+/// the unembedding and softmax, which are most of a small model's CPU step).
 /// </summary>
 public static class TokenizerFactory
 {
-    public static readonly IReadOnlyList<string> BuiltIn = new[] { "brown-bpe", "cl100k_base", "o200k_base" };
+    public static readonly IReadOnlyList<string> BuiltIn = new[] { "brown-bpe", "brown-bpe-1k", "cl100k_base", "o200k_base" };
     static readonly Dictionary<string, TokenizerInfo> Cache = new();
 
     public static TokenizerInfo Create(string name)
@@ -38,6 +39,7 @@ public static class TokenizerFactory
             return new TokenizerInfo(name, t, size, t.SpecialTokens!["<|endoftext|>"]);
         }
         if (name == "brown-bpe") return Bpe(name, RepoPaths.Data("tokenizer"));
+        if (name == "brown-bpe-1k") return Bpe(name, RepoPaths.Data("tokenizer-1k"));
         if (name.StartsWith("bpe:", StringComparison.Ordinal)) return Bpe(name, name[4..]);
         if (name.StartsWith("sp:", StringComparison.Ordinal))
         {
@@ -47,14 +49,19 @@ public static class TokenizerFactory
             var sp = LlamaTokenizer.Create(s);
             return new TokenizerInfo(name, sp, sp.Vocabulary.Count, sp.EndOfSentenceId);
         }
-        throw new ArgumentException($"unknown tokenizer '{name}'; use brown-bpe, cl100k_base, o200k_base, bpe:<dir with vocab.json and merges.txt> or sp:<file.model>");
+        throw new ArgumentException($"unknown tokenizer '{name}'; use brown-bpe, brown-bpe-1k, cl100k_base, o200k_base, bpe:<dir with vocab.json and merges.txt> or sp:<file.model>");
     }
 
     static TokenizerInfo Bpe(string name, string folder)
     {
         string vocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
         foreach (var f in new[] { vocab, merges })
-            if (!File.Exists(f)) throw new FileNotFoundException($"tokenizer {name}: {f}: no such file" + (name == "brown-bpe" ? " (rebuild it with `stag data train-bpe`)" : ""));
+            if (!File.Exists(f)) throw new FileNotFoundException($"tokenizer {name}: {f}: no such file" + (name switch
+            {
+                "brown-bpe" => " (rebuild it with `stag data train-bpe`)",
+                "brown-bpe-1k" => " (rebuild it with `stag data train-bpe --vocab-size 1024 --out data/tokenizer-1k`)",
+                _ => "",
+            }));
         Dictionary<string, int> vocabulary;
         try { vocabulary = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocab)) ?? throw new System.Text.Json.JsonException("empty"); }
         catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{vocab}: not a JSON vocabulary ({e.Message})"); }

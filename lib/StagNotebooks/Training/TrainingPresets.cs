@@ -56,6 +56,16 @@ public static class TrainingPresets
         LearningRate = 3e-4, MinLearningRate = 3e-5, EvalEvery = 2000, EvalBatches = 50, CheckpointEvery = 2000,
     };
 
+    /// <summary>The bundled tokenizer a preset trains on (data/packed/&lt;it&gt;); brown-bpe unless it names another.</summary>
+    static readonly IReadOnlyDictionary<string, string> Tokenizers = new Dictionary<string, string>();
+
+    /// <summary>The tokenizer <paramref name="preset"/> trains on: the notebooks, `stag train` and the search use it by default.</summary>
+    public static string Tokenizer(string preset)
+    {
+        Get(preset);   // an unknown preset fails here with the list of known ones
+        return Tokenizers.TryGetValue(preset, out var t) ? t : "brown-bpe";
+    }
+
     public static TrainConfig Get(string name) =>
         All.TryGetValue(name, out var c) ? c.Validate()
             : throw new ConfigException("preset", $"unknown preset '{name}'; known: {string.Join(", ", All.Keys)}");

@@ -7,17 +7,26 @@ using StagNotebooks.Training;
 
 namespace StagNotebooks.Workbench;
 
-/// <summary>One budget of the search: a name and the overrides it applies to the base preset.</summary>
-public sealed record FidelityBudget(string Name, IReadOnlyList<string> Overrides)
+/// <summary>
+/// One budget of the search: a name, the overrides it applies to the base preset, and the tokenizer of its data
+/// (null: the preset's). The vocabulary is part of the budget because the unembedding and softmax are most of a
+/// small model's CPU step.
+/// </summary>
+public sealed record FidelityBudget(string Name, IReadOnlyList<string> Overrides, string? Tokenizer = null)
 {
     public static FidelityBudget Parse(string spec)
     {
-        // "name:Field=value;Field=value" or just "Field=value;…" (the overrides name the budget).
+        // "name:Field=value;Field=value" or just "Field=value;…" (the overrides name the budget); "Tokenizer=…" picks the data.
         int colon = spec.IndexOf(':');
         var name = colon > 0 ? spec[..colon] : spec;
-        var overrides = (colon > 0 ? spec[(colon + 1)..] : spec).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return new FidelityBudget(name, overrides.Where(o => o.Contains('=')).ToList());
+        var overrides = (colon > 0 ? spec[(colon + 1)..] : spec).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(o => o.Contains('=')).ToList();
+        var tokenizer = overrides.LastOrDefault(o => o.StartsWith("Tokenizer=", StringComparison.Ordinal))?["Tokenizer=".Length..];
+        return new FidelityBudget(name, overrides.Where(o => !o.StartsWith("Tokenizer=", StringComparison.Ordinal)).ToList(), tokenizer);
     }
+
+    /// <summary>The tokenizer this budget trains on: its own, or <paramref name="preset"/>'s.</summary>
+    public string TokenizerFor(string preset) => Tokenizer ?? TrainingPresets.Tokenizer(preset);
 }
 
 /// <summary>What one budget resolves: baseline h vs 2h over seeds, the gap in pooled sd and whether it reaches the bar.</summary>
@@ -48,14 +57,18 @@ public static class FidelitySearch
     public static readonly IReadOnlyList<string> Arms = new[] { "baseline-h", "baseline-2h" };
 
     /// <summary>Every (budget, arm, seed) config, validated up front so a typo fails before hours of training.</summary>
-    public static IReadOnlyList<(FidelityBudget Budget, string Variant, long Seed, TrainConfig Config)> Plan(string preset, IEnumerable<FidelityBudget> budgets, int seeds, int vocab)
+    public static IReadOnlyList<(FidelityBudget Budget, string Variant, long Seed, TrainConfig Config)> Plan(string preset, IEnumerable<FidelityBudget> budgets, int seeds, int vocab) =>
+        Plan(preset, budgets, seeds, _ => vocab);
+
+    /// <summary>As above, the vocabulary of each budget's tokenizer from <paramref name="vocabOf"/>.</summary>
+    public static IReadOnlyList<(FidelityBudget Budget, string Variant, long Seed, TrainConfig Config)> Plan(string preset, IEnumerable<FidelityBudget> budgets, int seeds, Func<string, int> vocabOf)
     {
         if (seeds < 2) throw new ArgumentException($"the search needs at least 2 seeds for a standard deviation (got {seeds})");
         return budgets.SelectMany(b => Arms.SelectMany(v => Enumerable.Range(1, seeds).Select(s =>
         {
             // Experiments.Config names the preset in the config, so the budget that equals the preset shares its runs
             // with `stag train`/`stag reproduce` at that preset (a run's id is its config).
-            var overridden = Experiments.Config(preset, v, vocab, s, b.Overrides);
+            var overridden = Experiments.Config(preset, v, vocabOf(b.TokenizerFor(preset)), s, b.Overrides);
             // Model overrides apply after the variant: baseline-2h must stay twice baseline-h.
             if (v == "baseline-2h" && b.Overrides.Any(o => o.StartsWith("Model.LayersPerStack", StringComparison.Ordinal)))
                 overridden = overridden with { Model = overridden.Model with { LayersPerStack = 2 * overridden.Model.LayersPerStack } };
@@ -73,19 +86,24 @@ public static class FidelitySearch
         var b = ArmStats.Of("baseline-2h", twoH);
         var c = Verdicts.Compare(b, a, Better.Lower, RequiredResolution);
         var m = hConfig.Model;
-        string shape = $"d{m.DModel} h{m.LayersPerStack} ctx{hConfig.ContextLength} b{hConfig.BatchSize} lr{hConfig.LearningRate.ToString("G2", CultureInfo.InvariantCulture)}";
+        string shape = $"V{m.VocabSize} d{m.DModel} h{m.LayersPerStack} ctx{hConfig.ContextLength} b{hConfig.BatchSize} lr{hConfig.LearningRate.ToString("G2", CultureInfo.InvariantCulture)}";
         return new FidelityRow(budget.Name, shape, hConfig.TotalSteps, hConfig.TotalSteps * hConfig.TokensPerStep, a, b, c.Difference, c.PooledSd, c.EffectSize,
                                c.Label == Verdict.Replicated, secondsPerModel);
     }
 
     /// <summary>Runs the plan. <paramref name="train"/> returns a run's best validation loss and its training seconds.</summary>
     public static IReadOnlyList<FidelityRow> Run(string preset, IEnumerable<FidelityBudget> budgets, int seeds, int vocab,
-                                                 Func<TrainConfig, string, (double BestValLoss, double Seconds)> train, Action<string>? log = null)
+                                                 Func<TrainConfig, string, (double BestValLoss, double Seconds)> train, Action<string>? log = null) =>
+        Run(preset, budgets, seeds, _ => vocab, (c, v, _) => train(c, v), log);
+
+    /// <summary>As above, each budget on its own tokenizer's data: <paramref name="train"/> gets the tokenizer too.</summary>
+    public static IReadOnlyList<FidelityRow> Run(string preset, IEnumerable<FidelityBudget> budgets, int seeds, Func<string, int> vocabOf,
+                                                 Func<TrainConfig, string, string, (double BestValLoss, double Seconds)> train, Action<string>? log = null)
     {
-        var plan = Plan(preset, budgets, seeds, vocab);
+        var plan = Plan(preset, budgets, seeds, vocabOf);
         var results = plan.Select(x =>
         {
-            var (loss, seconds) = train(x.Config, x.Variant);
+            var (loss, seconds) = train(x.Config, x.Variant, x.Budget.TokenizerFor(preset));
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{x.Budget.Name} {x.Variant} seed {x.Seed}: best val loss {loss:F4} ({seconds:F0} s)"));
             return (x.Budget, x.Variant, x.Config, Loss: loss, Seconds: seconds);
         }).ToList();
@@ -96,9 +114,12 @@ public static class FidelitySearch
             g.Average(r => r.Seconds))).ToList();
     }
 
-    /// <summary>The cheapest resolved budget (fewest training tokens, then fewest seconds), or null.</summary>
+    /// <summary>
+    /// The cheapest resolved budget (fewest seconds per model, then fewest training tokens), or null. Seconds, not
+    /// tokens: a token of a smaller vocabulary costs less.
+    /// </summary>
     public static FidelityRow? Cheapest(IEnumerable<FidelityRow> rows) =>
-        rows.Where(r => r.Resolved).OrderBy(r => r.TokensPerModel).ThenBy(r => r.SecondsPerModel).FirstOrDefault();
+        rows.Where(r => r.Resolved).OrderBy(r => r.SecondsPerModel).ThenBy(r => r.TokensPerModel).FirstOrDefault();
 
     public static DataFrame Table(IReadOnlyList<FidelityRow> rows) => new(
         new StringDataFrameColumn("budget", rows.Select(r => r.Budget)),

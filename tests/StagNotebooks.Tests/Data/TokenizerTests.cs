@@ -10,6 +10,7 @@ public class TokenizerTests
 
     [Theory]
     [InlineData("brown-bpe")]
+    [InlineData("brown-bpe-1k")]
     [InlineData("cl100k_base")]
     [InlineData("o200k_base")]
     public void Text_round_trips_through_every_tokenizer(string name)
@@ -41,6 +42,16 @@ public class TokenizerTests
     }
 
     [Fact]
+    public void The_bundled_1k_bpe_is_what_train_bpe_makes_from_the_bundled_train_split()
+    {
+        var texts = new PileReader(new[] { RepoPaths.BrownSplit("train") }).Read().Select(r => r.Text);
+        var trainer = new BpeTrainer().Train(texts, 1024);
+        var bundled = (Microsoft.ML.Tokenizers.BpeTokenizer)TokenizerFactory.Create("brown-bpe-1k").Tokenizer;
+        Assert.Equal(1024, bundled.Vocabulary.Count);
+        Assert.All(trainer.Vocab, kv => Assert.Equal(kv.Value, bundled.Vocabulary[kv.Key]));
+    }
+
+    [Fact]
     public void Training_is_deterministic_and_merges_the_most_frequent_pair_first()
     {
         var a = new BpeTrainer().Train(new[] { "aaab aaab aaab ab" }, 260);
@@ -53,7 +64,7 @@ public class TokenizerTests
     public void Unknown_tokenizers_and_missing_files_say_what_is_wrong()
     {
         var e = Assert.Throws<ArgumentException>(() => TokenizerFactory.Create("gpt2"));
-        Assert.Equal("unknown tokenizer 'gpt2'; use brown-bpe, cl100k_base, o200k_base, bpe:<dir with vocab.json and merges.txt> or sp:<file.model>", e.Message);
+        Assert.Equal("unknown tokenizer 'gpt2'; use brown-bpe, brown-bpe-1k, cl100k_base, o200k_base, bpe:<dir with vocab.json and merges.txt> or sp:<file.model>", e.Message);
         var f = Assert.Throws<FileNotFoundException>(() => TokenizerFactory.Create("bpe:/nonexistent"));
         Assert.Equal("tokenizer bpe:/nonexistent: /nonexistent/vocab.json: no such file", f.Message);
     }

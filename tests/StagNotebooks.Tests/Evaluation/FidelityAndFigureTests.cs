@@ -1,4 +1,5 @@
 using Microsoft.Data.Analysis;
+using StagNotebooks.Model;
 using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
@@ -44,6 +45,24 @@ public class FidelityAndFigureTests
         var h2 = deeper.First(p => p.Variant == "baseline-2h").Config;
         Assert.Equal(6, h2.Model.LayersPerStack);
         Assert.Equal((Experiments.Config("cpu-fidelity", "baseline-2h", 4096, 1) with { Model = h2.Model }).ToJson(), h2.ToJson());
+    }
+
+    [Fact]
+    public void A_budget_names_its_tokenizer_and_trains_at_that_vocabulary_the_others_at_the_presets()
+    {
+        var v1k = FidelityBudget.Parse("v1k:Tokenizer=brown-bpe-1k;MaxSteps=1500");
+        Assert.Equal("brown-bpe-1k", v1k.Tokenizer);
+        Assert.Equal(new[] { "MaxSteps=1500" }, v1k.Overrides);
+        var plain = FidelityBudget.Parse("steps900:MaxSteps=900");
+        Assert.Null(plain.Tokenizer);
+        Assert.Equal(TrainingPresets.Tokenizer("cpu-fidelity"), plain.TokenizerFor("cpu-fidelity"));
+        var vocab = new Dictionary<string, int> { ["brown-bpe"] = 4096, ["brown-bpe-1k"] = 1024 };
+        var plan = FidelitySearch.Plan("cpu-fidelity", new[] { v1k, plain with { Tokenizer = "brown-bpe" } }, seeds: 2, t => vocab[t]);
+        Assert.All(plan.Where(p => p.Budget.Name == "v1k"), p => Assert.Equal(1024, p.Config.Model.VocabSize));
+        Assert.All(plan.Where(p => p.Budget.Name == "steps900"), p => Assert.Equal(4096, p.Config.Model.VocabSize));
+        Assert.StartsWith("V1024 d128 ", FidelitySearch.Summarize(v1k, plan[0].Config, new[] { 3.0, 3.1 }, new[] { 2.9, 3.0 }, 60).Shape);
+        var e = Assert.Throws<ConfigException>(() => TrainingPresets.Tokenizer("cpu-huge"));
+        Assert.StartsWith("config field preset: unknown preset 'cpu-huge'; known: smoke, cpu-small, cpu-fidelity", e.Message);
     }
 
     [Fact]
