@@ -26,14 +26,14 @@ public static class TrainingPresets
             BatchSize = 16, ContextLength = 128, MaxSteps = 200, WarmupSteps = 20, LearningRate = 3e-3, MinLearningRate = 3e-4,
             EvalEvery = 25, EvalBatches = 4, CheckpointEvery = 50,
         },
-        // For resolving power on real text (issue 15): the cheapest budget of `stag bench fidelity-search`
-        // (figures/fidelity-search/) within 0.2 sd of its best; none reaches the 5-sd bar yet. One layer per stack
-        // (baseline h = 1 layer, 2h = 2), 600 steps (1.2M tokens, under one epoch), 16 validation batches.
+        // For resolving power on real text (issue 15): the cheapest budget of `stag bench fidelity-search` that
+        // resolves depth (figures/fidelity-search/): on the 1024-token BPE (brown-bpe-1k, below), one layer per
+        // stack (baseline h = 1 layer, 2h = 2), 1500 steps (3.1M tokens, about 1.5 epochs), 16 validation batches.
         ["cpu-fidelity"] = new()
         {
             Preset = "cpu-fidelity",
             Model = new StagFormerConfig { VocabSize = 0, DModel = 128, Heads = 4, FfnHidden = 512, LayersPerStack = 1, Stacks = 2, MaxContext = 128 },
-            BatchSize = 16, ContextLength = 128, MaxSteps = 600, WarmupSteps = 75, LearningRate = 3e-3, MinLearningRate = 3e-4,
+            BatchSize = 16, ContextLength = 128, MaxSteps = 1500, WarmupSteps = 75, LearningRate = 3e-3, MinLearningRate = 3e-4,
             EvalEvery = 100, EvalBatches = 16, CheckpointEvery = 250,
         },
         ["gpu-small"] = new()
@@ -57,7 +57,7 @@ public static class TrainingPresets
     };
 
     /// <summary>The bundled tokenizer a preset trains on (data/packed/&lt;it&gt;); brown-bpe unless it names another.</summary>
-    static readonly IReadOnlyDictionary<string, string> Tokenizers = new Dictionary<string, string>();
+    static readonly IReadOnlyDictionary<string, string> Tokenizers = new Dictionary<string, string> { ["cpu-fidelity"] = "brown-bpe-1k" };
 
     /// <summary>The tokenizer <paramref name="preset"/> trains on: the notebooks, `stag train` and the search use it by default.</summary>
     public static string Tokenizer(string preset)

@@ -43,15 +43,19 @@ public static class FidelitySearch
     public const double RequiredResolution = 5.0;
 
     /// <summary>
-    /// The budgets of the search: one layer per stack for 600 and 1500 steps, and cpu-small's two layers per stack
-    /// for 600 steps (figures/fidelity-search/ has those whose 3 seeds have finished). Each names its shape in full, so it is the same budget
-    /// whatever the preset; add others with --budget, e.g. "lr1e-3:LearningRate=1e-3;MinLearningRate=1e-4".
+    /// The budgets of the search, each naming its vocabulary and shape in full so it is the same budget whatever the
+    /// preset: on the 4096-token BPE, one layer per stack for 600 and 1500 steps and two for 600; on the 1024-token
+    /// BPE (a quarter of the unembedding and softmax, most of a small model's CPU step), one and two layers per stack
+    /// for 1500 steps. figures/fidelity-search/ has the table. Add others with --budget, e.g.
+    /// "lr1e-3:LearningRate=1e-3;MinLearningRate=1e-4".
     /// </summary>
     public static readonly IReadOnlyList<FidelityBudget> Defaults = new[]
     {
-        new FidelityBudget("h1-steps600", new[] { "Model.LayersPerStack=1", "MaxSteps=600" }),
-        new FidelityBudget("h1-steps1500", new[] { "Model.LayersPerStack=1", "MaxSteps=1500" }),
-        new FidelityBudget("h2-steps600", new[] { "Model.LayersPerStack=2", "MaxSteps=600" }),
+        new FidelityBudget("V4096-h1-steps600", new[] { "Model.LayersPerStack=1", "MaxSteps=600" }, "brown-bpe"),
+        new FidelityBudget("V4096-h1-steps1500", new[] { "Model.LayersPerStack=1", "MaxSteps=1500" }, "brown-bpe"),
+        new FidelityBudget("V4096-h2-steps600", new[] { "Model.LayersPerStack=2", "MaxSteps=600" }, "brown-bpe"),
+        new FidelityBudget("V1024-h1-steps1500", new[] { "Model.LayersPerStack=1", "MaxSteps=1500" }, "brown-bpe-1k"),
+        new FidelityBudget("V1024-h2-steps1500", new[] { "Model.LayersPerStack=2", "MaxSteps=1500" }, "brown-bpe-1k"),
     };
 
     public static readonly IReadOnlyList<string> Arms = new[] { "baseline-h", "baseline-2h" };

@@ -22,8 +22,9 @@ public class FidelityAndFigureTests
             Assert.Equal(h.TotalSteps, h2.TotalSteps);
             Assert.Equal(h.ContextLength, h2.ContextLength);
         }
-        Assert.Equal(1500, plan.First(p => p.Budget.Name == "h1-steps1500").Config.MaxSteps);
-        Assert.Equal(4, plan.First(p => p.Budget.Name == "h2-steps600" && p.Variant == "baseline-2h").Config.Model.LayersPerStack);
+        Assert.Equal(1500, plan.First(p => p.Budget.Name == "V4096-h1-steps1500").Config.MaxSteps);
+        Assert.Equal(4, plan.First(p => p.Budget.Name == "V4096-h2-steps600" && p.Variant == "baseline-2h").Config.Model.LayersPerStack);
+        Assert.All(FidelitySearch.Defaults, b => Assert.StartsWith(b.Tokenizer == "brown-bpe-1k" ? "V1024-" : "V4096-", b.Name));
         // The estimate is tokens / rate: 2 × 3 models of each budget.
         double tokens = plan.Sum(p => (double)p.Config.TotalSteps * p.Config.TokensPerStep);
         Assert.Equal(tokens / 5000, FidelitySearch.EstimateSeconds(plan, 5000), 6);
@@ -34,12 +35,15 @@ public class FidelityAndFigureTests
     public void The_budget_that_is_the_preset_trains_exactly_the_runs_the_notebooks_train_at_that_preset()
     {
         // Same config ⇒ same run id ⇒ the search's baselines are reused by notebook 03 at cpu-fidelity, not retrained.
-        var plan = FidelitySearch.Plan("cpu-fidelity", FidelitySearch.Defaults.Append(new FidelityBudget("as-is", Array.Empty<string>())), seeds: 2, vocab: 4096);
+        var vocab = new Dictionary<string, int> { ["brown-bpe"] = 4096, ["brown-bpe-1k"] = 1024 };
+        int presetVocab = vocab[TrainingPresets.Tokenizer("cpu-fidelity")];
+        var plan = FidelitySearch.Plan("cpu-fidelity", FidelitySearch.Defaults.Append(new FidelityBudget("as-is", Array.Empty<string>())), seeds: 2, t => vocab[t]);
         foreach (var (budget, variant, seed, config) in plan.Where(p => p.Budget.Name == "as-is"))
-            Assert.Equal(Experiments.Config("cpu-fidelity", variant, 4096, seed).ToJson(), config.ToJson());
-        // The preset is one of the searched budgets: its runs are the search's.
-        var preset = Experiments.Config("cpu-fidelity", "baseline-h", 4096, 1).ToJson();
-        Assert.Contains(plan, p => p.Budget.Name != "as-is" && p.Variant == "baseline-h" && p.Config.ToJson() == preset);
+            Assert.Equal(Experiments.Config("cpu-fidelity", variant, presetVocab, seed).ToJson(), config.ToJson());
+        // The preset is one of the searched budgets, on its own tokenizer: its runs are the search's.
+        var preset = Experiments.Config("cpu-fidelity", "baseline-h", presetVocab, 1).ToJson();
+        Assert.Contains(plan, p => p.Budget.Name != "as-is" && p.Variant == "baseline-h" && p.Config.ToJson() == preset
+                                   && p.Budget.Tokenizer == TrainingPresets.Tokenizer("cpu-fidelity"));
         // A depth override keeps 2h twice h and differs from the preset's run only in that field.
         var deeper = FidelitySearch.Plan("cpu-fidelity", new[] { FidelityBudget.Parse("h3:Model.LayersPerStack=3") }, seeds: 2, vocab: 4096);
         var h2 = deeper.First(p => p.Variant == "baseline-2h").Config;
