@@ -15,7 +15,7 @@ public sealed class EvalCommand : ICommand
     public string Summary => "perplexity / bits per byte, few-shot tasks and free-running (engine-state) evaluation of a checkpoint";
     public string Usage => """
         stag eval --checkpoint <dir> [--text data/brown/test.jsonl.zst] [--tasks data/tasks/*.jsonl ...]
-                  [--tokenizer brown-bpe|cl100k_base|o200k_base|bpe:<dir>|sp:<file.model>] [--bos ID]
+                  [--tokenizer brown-bpe|brown-bpe-1k|cl100k_base|o200k_base|bpe:<dir>|sp:<file.model>] [--bos ID]
                   [--engine sequential|parallel|batched|stacked|recurrent|recurrent-selfprefill]
                   [--max-docs 200] [--stride N] [--shots 0] [--seed 1234] [--max-examples N]
                   [--prompt 16] [--generate 32] [--free-sequences 16]
@@ -27,6 +27,7 @@ public sealed class EvalCommand : ICommand
                             then free-running evaluation of the same documents with --engine
           --tasks           task files (HellaSwag, ARC, PIQA, WinoGrande or LAMBADA layout, detected per file);
                             repeat the option, or list files after it
+          --tokenizer       default: the bundled BPE with the model's vocabulary (brown-bpe 4096, brown-bpe-1k 1024)
           --bos             token id put before every document and request (so the first token is scored too)
           --stride          sliding-window stride for documents longer than the context (default: half of it)
           --prompt          free-running: tokens prefilled before scoring, and greedy-continuation prompt length
@@ -40,7 +41,7 @@ public sealed class EvalCommand : ICommand
 
     /// <summary>What `stag eval` was asked for, read from the command line.</summary>
     sealed record EvalRequest(
-        string Checkpoint, string? Text, IReadOnlyList<string> TaskFiles, string TokenizerSpec, EngineKind Engine, int? Bos,
+        string Checkpoint, string? Text, IReadOnlyList<string> TaskFiles, string? TokenizerSpec, EngineKind Engine, int? Bos,
         int MaxDocs, int? Stride, ScorerOptions Scorer, int Prompt, int Generate, int FreeSequences, string DeviceSpec, bool Json, string? OutPath);
 
     public int Run(CommandLine args)
@@ -60,12 +61,28 @@ public sealed class EvalCommand : ICommand
         }
     }
 
+    /// <summary>
+    /// --tokenizer, or the bundled BPE whose vocabulary is the model's. A bundled tokenizer of another size is refused:
+    /// its ids would index the wrong rows of the embedding without failing.
+    /// </summary>
+    static string TokenizerSpecFor(EvalRequest r, int modelVocab)
+    {
+        var bundled = new[] { "brown-bpe", "brown-bpe-1k" };
+        if (r.TokenizerSpec is null)
+            return bundled.FirstOrDefault(t => StagNotebooks.Data.TokenizerFactory.Create(t).VocabSize == modelVocab)
+                ?? throw new ArgumentException($"{r.Checkpoint}: the model's vocabulary is {modelVocab} and no bundled tokenizer has that size; pass --tokenizer");
+        if (StagNotebooks.Data.TokenizerFactory.BuiltIn.Contains(r.TokenizerSpec)
+            && StagNotebooks.Data.TokenizerFactory.Create(r.TokenizerSpec).VocabSize is var size && size != modelVocab)
+            throw new ArgumentException($"--tokenizer {r.TokenizerSpec} has {size} tokens, but the model in {r.Checkpoint} has a vocabulary of {modelVocab}: pass the tokenizer it was trained with");
+        return r.TokenizerSpec;
+    }
+
     static EvalRequest Read(CommandLine args)
     {
         var checkpoint = args.Get("checkpoint") ?? throw new CliException("--checkpoint is required");
         var text = args.Get("text");
         var taskFiles = args.All("tasks").Concat(args.Positional).SelectMany(ExpandGlob).ToList();
-        var tokenizerSpec = args.Get("tokenizer", "brown-bpe");
+        var tokenizerSpec = args.Get("tokenizer");
         var engineName = args.Get("engine", "sequential");
         int? bos = args.Has("bos") ? args.GetInt("bos", 0) : null;
         int maxDocs = args.GetInt("max-docs", 200);
@@ -93,7 +110,8 @@ public sealed class EvalCommand : ICommand
         var device = TorchRuntime.ResolveDevice(r.DeviceSpec);
         var model = Checkpoint.Load(r.Checkpoint, device);
         model.eval();
-        var tokenizer = TokenizerResolver(r.TokenizerSpec);
+        var tokenizerSpec = TokenizerSpecFor(r, model.Config.VocabSize);
+        var tokenizer = TokenizerResolver(tokenizerSpec);
         var engine = EngineKinds.Create(model, r.Engine);
         var lm = new StagFormerLanguageModel(model, device);
         void Log(string line) { if (!r.Json) Console.Error.WriteLine(line); }
@@ -109,7 +127,7 @@ public sealed class EvalCommand : ICommand
             freeRunning = EvaluateFreeRunning(r, engine, docs, tokenizer, lm, model.Config.MaxContext, device);
         }
         var tasks = ScoreTasks(r, tokenizer, lm, Log);
-        return new EvalResults(r.Checkpoint, engine.Name, r.TokenizerSpec, perplexity, tasks, freeRunning);
+        return new EvalResults(r.Checkpoint, engine.Name, tokenizerSpec, perplexity, tasks, freeRunning);
     }
 
     static FreeRunningResult EvaluateFreeRunning(EvalRequest r, IDecodingEngine engine, IReadOnlyList<EvalDocument> docs, Tokenizer tokenizer,

@@ -68,7 +68,26 @@ public class EvalCommandTests
         var task = dir.File("wino.jsonl");
         File.WriteAllLines(task, new[] { """{"sentence": "a _ b", "option1": "x", "option2": "y", "answer": "1"}""", """{"sentence": "no blank", "option1": "x", "option2": "y", "answer": "1"}""" });
         var eval = new EvalCommand { TokenizerResolver = _ => Tok };
-        var e = Assert.Throws<CliException>(() => eval.Run(Args(eval, "--checkpoint", ckpt, "--tasks", task, "--device", "cpu", "--json")));
+        var e = Assert.Throws<CliException>(() => eval.Run(Args(eval, "--checkpoint", ckpt, "--tasks", task, "--tokenizer", "chars", "--device", "cpu", "--json")));
         Assert.Equal($"{task}:2: field 'sentence' has no blank '_'", e.Message);
+    }
+
+    [Fact]
+    public void Without_tokenizer_eval_picks_the_bundled_bpe_of_the_models_vocabulary_and_refuses_a_bundled_one_of_another_size()
+    {
+        using var dir = new TestPaths.TempDir();
+        var corpus = WriteCorpus(dir.Path);
+        var ckpt = dir.File("ckpt");
+        Checkpoint.Save(Variants.Model(Variants.Tiny with { VocabSize = 1024 }), ckpt);
+        var eval = new EvalCommand();
+        var outFile = dir.File("results.json");
+        Assert.Equal(0, eval.Run(Args(eval, "--checkpoint", ckpt, "--text", corpus, "--max-docs", "1", "--prompt", "8", "--generate", "4", "--free-sequences", "1", "--device", "cpu", "--json", "--out", outFile)));
+        Assert.Equal("brown-bpe-1k", EvalResults.FromJson(File.ReadAllText(outFile)).Tokenizer);
+        var e = Assert.Throws<CliException>(() => eval.Run(Args(eval, "--checkpoint", ckpt, "--text", corpus, "--tokenizer", "brown-bpe", "--device", "cpu", "--json")));
+        Assert.Equal($"--tokenizer brown-bpe has 4096 tokens, but the model in {ckpt} has a vocabulary of 1024: pass the tokenizer it was trained with", e.Message);
+        var odd = dir.File("odd");
+        Checkpoint.Save(Variants.Model(Variants.Tiny with { VocabSize = 77 }), odd);
+        e = Assert.Throws<CliException>(() => eval.Run(Args(eval, "--checkpoint", odd, "--text", corpus, "--device", "cpu", "--json")));
+        Assert.Equal($"{odd}: the model's vocabulary is 77 and no bundled tokenizer has that size; pass --tokenizer", e.Message);
     }
 }
