@@ -6,8 +6,8 @@ namespace StagNotebooks.Training;
 
 /// <summary>
 /// runs/&lt;name&gt;/: config.json (the TrainConfig), data.json (what data it trained on), metrics.csv/.jsonl,
-/// checkpoints/ (step-N folders and the pointer files last and best, see <see cref="CheckpointStore"/>), and
-/// done.json once finished. A run is identified by a hash of its
+/// checkpoints/ (step-N folders and the pointer files last and best, see <see cref="CheckpointStore"/>),
+/// train.lock (held while a process trains it, <see cref="Lock"/>) and done.json once finished. A run is identified by a hash of its
 /// config and data, so the same experiment asked for twice is found and reused instead of trained again.
 /// </summary>
 public sealed class RunDirectory
@@ -73,6 +73,33 @@ public sealed class RunDirectory
             AtomicFile.WriteAllText(System.IO.Path.Combine(path, IdFile), id);
         }
         return new RunDirectory(path, id, config);
+    }
+
+    const string LockFile = "train.lock";
+
+    // Windows: ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION; Unix: the errno of a refused flock (EWOULDBLOCK: 11 on Linux, 35 on macOS).
+    static bool HeldElsewhere(IOException e) => (e.HResult & 0xFFFF) is 32 or 33 or 11 or 35;
+
+    /// <summary>
+    /// Holds the run for training until disposed. A second process that asks for the same run (another notebook,
+    /// `stag train`) waits here instead of writing the same checkpoints and metrics. The lock is the OS's (an
+    /// exclusive handle: flock on Unix), so it is released when its process dies, and a killed run can resume.
+    /// </summary>
+    public IDisposable Lock(Action<string>? log = null, CancellationToken cancel = default, TimeSpan? poll = null)
+    {
+        var path = System.IO.Path.Combine(Path, LockFile);
+        bool told = false;
+        while (true)
+        {
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException e) when (HeldElsewhere(e))
+            {
+                if (!told) log?.Invoke($"{Path}: another process is training this run; waiting for it to finish or stop");
+                told = true;
+                cancel.WaitHandle.WaitOne(poll ?? TimeSpan.FromSeconds(2));
+                cancel.ThrowIfCancellationRequested();
+            }
+        }
     }
 
     /// <summary>The default run name: preset, a short description and the id.</summary>

@@ -67,17 +67,21 @@ public static class Experiments
         var name = RunDirectory.DefaultName(config, label, data.Id);
         // The same experiment finished under another label is the same model: reuse it rather than train it twice.
         var run = RunDirectory.FindComplete(root, config, data.Id) ?? RunDirectory.Open(root, name, config, data.Id);
-        if (run.IsComplete)
-        {
-            var metrics = MetricsLog.ReadFrom(run.Path);
-            return new TrainResult(run, metrics[^1].Step, metrics[^1].Loss, metrics.Where(m => m.ValLoss != null).Select(m => m.ValLoss).Min(), metrics, Resumed: false, Reused: true);
-        }
+        if (run.IsComplete) return Reuse(run);
+        using var held = run.Lock(log, cancel);   // another process training this run: wait for it
+        if (run.IsComplete) return Reuse(run);   // it finished while we waited
         var dev = TorchRuntime.ResolveDevice(device);
         using var train = data.Open("train");
         using var val = data.Open("val");
         using var trainer = new Trainer(run, new RandomWindowBatches(train, config.Seed), new SequentialWindows(val, data.Manifest.Splits["val"].BytesPerToken),
                                         dev, PeakGflops(dev)) { Log = log };
         return trainer.Run(progress, cancel);
+    }
+
+    static TrainResult Reuse(RunDirectory run)
+    {
+        var metrics = MetricsLog.ReadFrom(run.Path);
+        return new TrainResult(run, metrics[^1].Step, metrics[^1].Loss, metrics.Where(m => m.ValLoss != null).Select(m => m.ValLoss).Min(), metrics, Resumed: false, Reused: true);
     }
 
     /// <summary>Trains every (label, variant) for every seed (reusing finished runs).</summary>

@@ -28,4 +28,29 @@ public class RunReuseTests
         RunDirectory.Open(tmp.Path, "elsewhere-" + name.Split('-')[^1], other, data.Id);   // started, never finished
         Assert.Null(RunDirectory.FindComplete(tmp.Path, other, data.Id));
     }
+
+    [Fact]
+    public void A_second_process_asking_for_a_run_being_trained_waits_for_it_then_reuses_it()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var data = Experiments.Data();
+        var config = Experiments.Config("smoke", "baseline-h", data, seed: 5);
+        var run = RunDirectory.Open(tmp.Path, RunDirectory.DefaultName(config, "baseline-h", data.Id), config, data.Id);
+        var held = run.Lock();   // the "other process": an exclusive OS handle, as a second process would meet it
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var waiting = Task.Run(() => Experiments.Train(config, "baseline-h", data, tmp.Path, log: log.Enqueue));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (log.IsEmpty && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        Assert.Equal($"{run.Path}: another process is training this run; waiting for it to finish or stop", Assert.Single(log));
+        Assert.False(waiting.IsCompleted);
+        Assert.False(File.Exists(Path.Combine(run.Path, "metrics.csv")));   // nothing written while the other holds it
+        // The other finishes this run (here: trains it under the same handle's protection) and lets go.
+        held.Dispose();
+        var first = waiting.Result;
+        Assert.False(first.Reused);
+        Assert.True(run.IsComplete);
+        // Held again while already complete: a third caller reuses it without waiting.
+        using (run.Lock())
+            Assert.True(Experiments.Train(config, "baseline-h", data, tmp.Path).Reused);
+    }
 }
