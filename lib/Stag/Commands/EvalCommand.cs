@@ -67,9 +67,8 @@ public sealed class EvalCommand : ICommand
     /// </summary>
     static string TokenizerSpecFor(EvalRequest r, int modelVocab)
     {
-        var bundled = new[] { "brown-bpe", "brown-bpe-1k" };
         if (r.TokenizerSpec is null)
-            return bundled.FirstOrDefault(t => StagNotebooks.Data.TokenizerFactory.Create(t).VocabSize == modelVocab)
+            return StagNotebooks.Data.TokenizerFactory.Bundled.FirstOrDefault(t => StagNotebooks.Data.TokenizerFactory.Create(t).VocabSize == modelVocab)
                 ?? throw new ArgumentException($"{r.Checkpoint}: the model's vocabulary is {modelVocab} and no bundled tokenizer has that size; pass --tokenizer");
         if (StagNotebooks.Data.TokenizerFactory.BuiltIn.Contains(r.TokenizerSpec)
             && StagNotebooks.Data.TokenizerFactory.Create(r.TokenizerSpec).VocabSize is var size && size != modelVocab)

@@ -15,7 +15,17 @@ public sealed record TokenizerInfo(string Name, Tokenizer Tokenizer, int VocabSi
 /// </summary>
 public static class TokenizerFactory
 {
-    public static readonly IReadOnlyList<string> BuiltIn = new[] { "brown-bpe", "brown-bpe-1k", "cl100k_base", "o200k_base" };
+    /// <summary>The bundled BPEs: name → folder under data/ and the `stag data train-bpe` arguments that rebuild it.</summary>
+    static readonly IReadOnlyDictionary<string, (string Folder, string Rebuild)> BundledBpe = new Dictionary<string, (string, string)>
+    {
+        ["brown-bpe"] = ("tokenizer", "stag data train-bpe"),
+        ["brown-bpe-1k"] = ("tokenizer-1k", "stag data train-bpe --vocab-size 1024 --out data/tokenizer-1k"),
+    };
+
+    /// <summary>The names of the bundled BPEs, trained on the bundled train split.</summary>
+    public static IReadOnlyList<string> Bundled { get; } = BundledBpe.Keys.ToList();
+
+    public static readonly IReadOnlyList<string> BuiltIn = Bundled.Concat(new[] { "cl100k_base", "o200k_base" }).ToList();
     static readonly Dictionary<string, TokenizerInfo> Cache = new();
 
     public static TokenizerInfo Create(string name)
@@ -38,8 +48,7 @@ public static class TokenizerFactory
             int size = t.SpecialTokens!.Values.Max() + 1;   // tiktoken's special tokens sit above every ordinary id
             return new TokenizerInfo(name, t, size, t.SpecialTokens!["<|endoftext|>"]);
         }
-        if (name == "brown-bpe") return Bpe(name, RepoPaths.Data("tokenizer"));
-        if (name == "brown-bpe-1k") return Bpe(name, RepoPaths.Data("tokenizer-1k"));
+        if (BundledBpe.TryGetValue(name, out var bundled)) return Bpe(name, RepoPaths.Data(bundled.Folder));
         if (name.StartsWith("bpe:", StringComparison.Ordinal)) return Bpe(name, name[4..]);
         if (name.StartsWith("sp:", StringComparison.Ordinal))
         {
@@ -49,19 +58,14 @@ public static class TokenizerFactory
             var sp = LlamaTokenizer.Create(s);
             return new TokenizerInfo(name, sp, sp.Vocabulary.Count, sp.EndOfSentenceId);
         }
-        throw new ArgumentException($"unknown tokenizer '{name}'; use brown-bpe, brown-bpe-1k, cl100k_base, o200k_base, bpe:<dir with vocab.json and merges.txt> or sp:<file.model>");
+        throw new ArgumentException($"unknown tokenizer '{name}'; use {string.Join(", ", BuiltIn)}, bpe:<dir with vocab.json and merges.txt> or sp:<file.model>");
     }
 
     static TokenizerInfo Bpe(string name, string folder)
     {
         string vocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
         foreach (var f in new[] { vocab, merges })
-            if (!File.Exists(f)) throw new FileNotFoundException($"tokenizer {name}: {f}: no such file" + (name switch
-            {
-                "brown-bpe" => " (rebuild it with `stag data train-bpe`)",
-                "brown-bpe-1k" => " (rebuild it with `stag data train-bpe --vocab-size 1024 --out data/tokenizer-1k`)",
-                _ => "",
-            }));
+            if (!File.Exists(f)) throw new FileNotFoundException($"tokenizer {name}: {f}: no such file" + (BundledBpe.TryGetValue(name, out var b) ? $" (rebuild it with `{b.Rebuild}`)" : ""));
         Dictionary<string, int> vocabulary;
         try { vocabulary = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocab)) ?? throw new System.Text.Json.JsonException("empty"); }
         catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{vocab}: not a JSON vocabulary ({e.Message})"); }
