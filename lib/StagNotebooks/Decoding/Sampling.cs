@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,11 +14,11 @@ public sealed record SamplingOptions(double Temperature = 0, int TopK = 0, long 
     {
         using var scope = torch.NewDisposeScope();
         if (Temperature <= 0) return logits.argmax(-1, keepdim: true).MoveToOuterDisposeScope();
-        var scaled = logits / Temperature;
+        var scaled = logits.DividedBy(Temperature);
         if (TopK > 0 && TopK < logits.shape[^1])
         {
             var kth = scaled.topk(TopK, -1).values.narrow(-1, TopK - 1, 1);            // (B, 1)
-            scaled = scaled.masked_fill(scaled < kth, float.NegativeInfinity);
+            scaled = scaled.Filled(scaled < kth, float.NegativeInfinity);
         }
         return torch.multinomial(scaled.softmax(-1), 1, generator: generator).MoveToOuterDisposeScope();
     }

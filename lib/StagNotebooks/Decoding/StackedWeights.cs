@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using StagNotebooks.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -35,7 +36,7 @@ public sealed class StackedLinear : IDisposable
 
     /// <summary>residual + x·Wᵀ, out of place (one fused call for separate weights).</summary>
     public Tensor ForwardAdd(Tensor residual, Tensor x) =>
-        Shared ? residual + x.matmul(_t) : BaddbmmRotated ? x.baddbmm(_t, residual) : residual.baddbmm(x, _t);
+        Shared ? residual.Plus(x.matmul(_t)) : BaddbmmRotated ? x.baddbmm(_t, residual) : residual.baddbmm(x, _t);
 
     /// <summary>
     /// TorchSharp 0.107's <c>a.baddbmm(b, c)</c> computes c + a·b (the native call takes its arguments rotated),
@@ -54,7 +55,7 @@ public sealed class StackedLinear : IDisposable
     public void AddInPlace(Tensor residual, Tensor x)
     {
         using var y = Forward(x);   // TorchSharp 0.107 has no baddbmm_
-        residual.add_(y);
+        residual.PlusInPlace(y);
     }
 
     public void Dispose() { _t.Dispose(); _weight.Dispose(); }

@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,14 +24,14 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
 
     // (…, d) → (…, d); no dispose scope of its own: always called inside its caller's.
     public override Tensor forward(Tensor x) =>
-        nn.functional.normalize(x, p: 2, dim: -1, eps: _eps * _sqrtDim) * weight * _sqrtDim;
+        nn.functional.normalize(x, p: 2, dim: -1, eps: _eps * _sqrtDim).mul(weight).Times(_sqrtDim);
 
     /// <summary>forward without the weight, (…, d) → (…, d): the input of a projection the weight is folded into.</summary>
-    public Tensor Unweighted(Tensor x) => nn.functional.normalize(x, p: 2, dim: -1, eps: _eps * _sqrtDim) * _sqrtDim;
+    public Tensor Unweighted(Tensor x) => nn.functional.normalize(x, p: 2, dim: -1, eps: _eps * _sqrtDim).Times(_sqrtDim);
 
     /// <summary>
     /// Projection w (out, d) with this norm's weight folded in, w·diag(scale·weight): forward(x)·wᵀ =
     /// Unweighted(x)·FoldInto(w)ᵀ up to rounding (scale √d: the input may be normalize(x) alone). A new tensor.
     /// </summary>
-    public Tensor FoldInto(Tensor w, double scale = 1.0) => w * (scale == 1.0 ? weight : weight * scale).unsqueeze(0);
+    public Tensor FoldInto(Tensor w, double scale = 1.0) => w * (scale == 1.0 ? weight : weight.Times(scale)).unsqueeze(0);
 }

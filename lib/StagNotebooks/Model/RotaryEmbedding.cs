@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -74,10 +75,10 @@ public sealed class RotaryEmbedding : nn.Module
         if (t == 1)
         {
             var (cosRow, sinRow) = tables.Row(start);
-            return x * cosRow + x.matmul(tables.RotateHalf) * sinRow;
+            return (x * cosRow).Plus(x.matmul(tables.RotateHalf) * sinRow);
         }
         using var cos = tables.Cos.narrow(0, start, t);
         using var sin = tables.Sin.narrow(0, start, t);
-        return x * cos + x.matmul(tables.RotateHalf) * sin;
+        return (x * cos).Plus(x.matmul(tables.RotateHalf) * sin);
     }
 }

@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -87,7 +88,7 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         using var scope = torch.NewDisposeScope();
         var e = tok_embeddings.forward(tokens);
         if (pos_embeddings != null)
-            e = e + pos_embeddings.forward(torch.arange(start, start + tokens.shape[1], dtype: ScalarType.Int64, device: tokens.device));
+            e = e.Plus(pos_embeddings.forward(torch.arange(start, start + tokens.shape[1], dtype: ScalarType.Int64, device: tokens.device)));
         return (embed_dropout is null ? e : embed_dropout.forward(e)).MoveToOuterDisposeScope();
     }
 

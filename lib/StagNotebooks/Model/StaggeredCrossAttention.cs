@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -93,8 +94,8 @@ public sealed class StaggeredCrossAttention : nn.Module
     /// </summary>
     public static Tensor VisibleKeys(Tensor queryPos, Tensor keyPos, int lag, int? window)
     {
-        var visible = keyPos.unsqueeze(0) <= (queryPos.unsqueeze(1) - lag);
-        if (window is int w) visible = visible & (keyPos.unsqueeze(0) > (queryPos.unsqueeze(1) - lag - w));
+        var visible = keyPos.unsqueeze(0) <= queryPos.unsqueeze(1).Minus(lag);
+        if (window is int w) visible = visible & (keyPos.unsqueeze(0) > queryPos.unsqueeze(1).Minus(lag + w));
         return visible;
     }
 

@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -62,7 +63,7 @@ public sealed class TransformerBlock : nn.Module
     public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? selfCache, CrossAttentionBlock? cross, CrossInput? crossInput)
     {
         using var scope = torch.NewDisposeScope();
-        x = x + Drop(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache, LayerIndex));
+        x = x.Plus(Drop(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache, LayerIndex)));   // Plus: HeldScalars says why
         if (cross != null && crossInput != null)
         {
             var rows = crossInput.FirstRow == 0 ? x : x.narrow(0, crossInput.FirstRow, x.shape[0] - crossInput.FirstRow);
@@ -70,10 +71,10 @@ public sealed class TransformerBlock : nn.Module
             var y = crossInput.Memory is null
                 ? cross.cross_attn.Step(normed, start, rope, crossInput.Cache!, LayerIndex)
                 : cross.cross_attn.Forward(normed, start, crossInput.Memory, rope, crossInput.Cache, LayerIndex);
-            rows = rows + Drop(y);
+            rows = rows.Plus(Drop(y));
             x = crossInput.FirstRow == 0 ? rows : torch.cat(new[] { x.narrow(0, 0, crossInput.FirstRow), rows }, 0);
         }
-        x = x + Drop(ffn.forward(ffn_norm.forward(x)));
+        x = x.Plus(Drop(ffn.forward(ffn_norm.forward(x))));
         ActivationObservers.Current?.RecordResidual(LayerIndex, x);
         return x.MoveToOuterDisposeScope();
     }
