@@ -8,6 +8,7 @@ public static class ModelVariants
         "baseline-h", "baseline-2h", "separate-2xh", "shared-2xh",
         "separate-2xh-w1", "separate-2xh-w8", "separate-2xh-w32", "separate-3xh", "separate-4xh", "separate-4xh-mix",
         "separate-2xh-nonstaggered", "wide-h", "wide-h-shared-matched", "separate-4xhalf",
+        "separate-4x2h",
     };
 
     /// <summary>
@@ -46,6 +47,9 @@ public static class ModelVariants
             "wide-h-shared-matched" => WideShallow(m, "shared-2xh"),
             // p > 2 diagnosis: 4 stacks with the total depth of 2×h (more lag, less depth per stack).
             "separate-4xhalf" => sep with { Stacks = 4, LayersPerStack = Math.Max(1, h / 2) },
+            // The same lag of 3 with twice the depth per stack: against 4×h, depth per stack at a fixed lag for any h
+            // (4×h/2 is 4×h itself when h = 1).
+            "separate-4x2h" => sep with { Stacks = 4, LayersPerStack = 2 * h },
             _ when variant.StartsWith("separate-2xh-w", StringComparison.Ordinal) && int.TryParse(variant["separate-2xh-w".Length..], out var w) => sep with { CrossWindow = w },
             _ => throw new ConfigException("variant", $"unknown variant '{variant}'; known: {string.Join(", ", Names)} (or separate-2xh-wN for any window N)"),
         };
