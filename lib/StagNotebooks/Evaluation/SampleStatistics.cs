@@ -10,4 +10,19 @@ public static class SampleStatistics
         double m = a.Average();
         return (m, a.Length > 1 ? Math.Sqrt(a.Sum(x => (x - m) * (x - m)) / (a.Length - 1)) : 0);
     }
+
+    /// <summary>
+    /// The pooled sd of two samples (each weighted by its n − 1) and the gap a − b in units of it: the budget search's
+    /// resolution bar ("baseline 2h beats h by ≥ 5 pooled sd"), a design criterion, not a verdict (those are in
+    /// <see cref="Verdicts"/>). NaN with a single value on either side; ±∞ when the spread is zero but the means differ.
+    /// </summary>
+    public static (double PooledSd, double Resolution) PooledGap(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        if (a.Count < 2 || b.Count < 2) return (double.NaN, double.NaN);
+        var (ma, sa) = MeanSd(a);
+        var (mb, sb) = MeanSd(b);
+        double pooled = Math.Sqrt(((a.Count - 1) * sa * sa + (b.Count - 1) * sb * sb) / (a.Count + b.Count - 2));
+        double gap = ma - mb;
+        return (pooled, pooled == 0 ? (gap == 0 ? 0 : gap * double.PositiveInfinity) : gap / pooled);
+    }
 }

@@ -1,16 +1,17 @@
 using System.Globalization;
+using MathNet.Numerics.Distributions;
 using Microsoft.Data.Analysis;
 
 namespace StagNotebooks.Evaluation;
 
-/// <summary>The one label a "compared with the paper" cell prints.</summary>
+/// <summary>The one label a "compared with the paper" cell prints (the rule: <see cref="Verdicts.Label"/>).</summary>
 public enum Verdict
 {
-    /// <summary>The measured difference has the paper's sign and exceeds the threshold (2 pooled sd by default).</summary>
+    /// <summary>The difference has the paper's sign and its corrected p-value is at most <see cref="Verdicts.Alpha"/>.</summary>
     Replicated,
-    /// <summary>The measured difference has the opposite sign and exceeds the threshold.</summary>
+    /// <summary>The difference has the opposite sign and its corrected p-value is at most <see cref="Verdicts.Alpha"/>.</summary>
     NotReplicated,
-    /// <summary>The difference is within the threshold, or the seeds cannot tell (one seed: no sd).</summary>
+    /// <summary>The corrected p-value is above <see cref="Verdicts.Alpha"/>, or the seeds cannot tell (one seed: no interval).</summary>
     Inconclusive,
 }
 
@@ -19,6 +20,16 @@ public enum Better { Lower, Higher }
 
 /// <summary>The shape of a claim: A beats B; or A lies strictly between B (the better end) and C (the worse end).</summary>
 public enum ClaimKind { ABeatsB, ABetweenBAndC }
+
+/// <summary>
+/// How two arms' per-seed values are compared. Paired: value k of every arm comes from seed k (a seed fixes the
+/// initialisation and the batch order of both arms), so the test is on the per-seed differences. Unpaired: Welch's t
+/// on the two samples, for arms whose seeds are not matched.
+/// </summary>
+public enum Pairing { Paired, Unpaired }
+
+/// <summary>How the p-values of a family of claims are corrected for judging them together.</summary>
+public enum Correction { None, Holm }
 
 /// <summary>
 /// A claim of the paper in a form data can judge. <see cref="B"/> is the compared arm; for
@@ -33,7 +44,7 @@ public sealed record Claim(string Text, ClaimKind Kind, string A, string B, stri
 }
 
 /// <summary>Mean ± sample sd (n − 1) of one arm's per-seed measurements; Sd is NaN with one seed.</summary>
-public sealed record ArmStats(string Label, int Seeds, double Mean, double Sd)
+public sealed record ArmStats(string Label, int Seeds, double Mean, double Sd, IReadOnlyList<double> Values)
 {
     public static ArmStats Of(string label, IReadOnlyList<double> values)
     {
@@ -41,98 +52,194 @@ public sealed record ArmStats(string Label, int Seeds, double Mean, double Sd)
         if (values.Any(v => !double.IsFinite(v))) throw new ArgumentException($"arm '{label}' has a non-finite measurement: {string.Join(", ", values)}");
         double m = values.Average();
         double sd = values.Count > 1 ? Math.Sqrt(values.Sum(x => (x - m) * (x - m)) / (values.Count - 1)) : double.NaN;
-        return new ArmStats(label, values.Count, m, sd);
+        return new ArmStats(label, values.Count, m, sd, values.ToArray());
     }
 
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"{Label} {Mean:G4}{(double.IsNaN(Sd) ? " (1 seed, no sd)" : $" ± {Sd:G2}")}");
+        $"{Label} {Verdicts.Number(Mean)}{(double.IsNaN(Sd) ? " (1 seed, no sd)" : $" ± {Verdicts.Number(Sd, 2)}")}";
 }
 
 /// <summary>
-/// One comparison of two arms. <see cref="Difference"/> is signed so that positive means "the claimed winner is
-/// better"; <see cref="EffectSize"/> is Cohen's d = Difference / pooled sd (NaN when the sd is undefined, ±∞ when
-/// the seeds agree exactly but the means differ).
+/// "<see cref="Winner"/> is better than <see cref="Loser"/>" measured: <see cref="Difference"/> is signed so that
+/// positive means the claimed winner is better, [<see cref="Low"/>, <see cref="High"/>] its 95% t-interval and
+/// <see cref="P"/> the two-sided p-value of "no difference" (both NaN when one seed leaves no spread to judge by).
 /// </summary>
-public sealed record Comparison(ArmStats Winner, ArmStats Loser, double Difference, double PooledSd, double EffectSize, Verdict Label, string Reason);
+public sealed record Comparison(ArmStats Winner, ArmStats Loser, Pairing Pairing, int Seeds, double Difference, double Low, double High, double P, string Reason);
 
-/// <summary>What a verdict cell prints: the claim, each arm's mean ± sd and seeds, the effect size and the label.</summary>
-public sealed record VerdictResult(Claim Claim, IReadOnlyList<ArmStats> Arms, IReadOnlyList<Comparison> Parts, double EffectSize, Verdict Label, string Reason)
+/// <summary>
+/// A judged claim. Difference, interval and p are those of the part that decides it (the only part of "A beats B";
+/// for "between", a side resolved the wrong way if there is one, else the weaker side). <see cref="PCorrected"/> and
+/// <see cref="Label"/> depend on the family the claim was judged with (<see cref="Verdicts.Correct"/>).
+/// </summary>
+public sealed record VerdictResult(Claim Claim, IReadOnlyList<ArmStats> Arms, IReadOnlyList<Comparison> Parts, Comparison Deciding,
+                                   double PCorrected, string CorrectionUsed, Verdict Label)
 {
     public int Seeds => Arms.Min(a => a.Seeds);
+    public double Difference => Deciding.Difference;
+    public double P => Deciding.P;
+    public string Reason => string.Join("; ", Parts.Select(p => p.Reason));
 
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture,
-            $"{Claim.Text}: {Label} — {string.Join("; ", Arms)} ({Claim.Metric}, {(Claim.Better == Better.Lower ? "lower" : "higher")} is better); effect size d = {FormatD(EffectSize)}; {Reason}");
-
-    internal static string FormatD(double d) => double.IsNaN(d) ? "n/a" : double.IsInfinity(d) ? (d > 0 ? "+∞" : "−∞") : d.ToString("+0.00;−0.00", CultureInfo.InvariantCulture);
+        $"{Claim.Text}: {Label} — {string.Join("; ", Arms)} ({Claim.Metric}, {(Claim.Better == Better.Lower ? "lower" : "higher")} is better); " +
+        $"difference {Verdicts.Signed(Difference)} {Verdicts.Interval(Deciding)}, p {Verdicts.PValue(P)}, {CorrectionUsed} p {Verdicts.PValue(PCorrected)}";
 }
 
 /// <summary>
-/// Verdicts computed from the data of a run, never written by hand. A difference counts only when it exceeds
-/// <c>threshold</c> pooled standard deviations (|d| &gt; 2 by default); anything within is Inconclusive, and so is a
-/// comparison with one seed on either side (no sd to compare with).
+/// Verdicts computed from the data of a run, never written by hand. The rule, in one place (<see cref="Label"/>):
+/// a claim is resolved when its p-value, corrected over the claims judged together (Holm), is at most
+/// <see cref="Alpha"/>; the sign of the difference then says replicated or not replicated; otherwise, and with one
+/// seed, it is inconclusive. By default arms are paired by seed (value k of every arm is seed k).
 /// </summary>
 public static class Verdicts
 {
-    public const double DefaultThreshold = 2.0;
+    /// <summary>The family-wise error rate of a series' verdicts, and 1 − the intervals' confidence.</summary>
+    public const double Alpha = 0.05;
 
-    /// <summary>Judges <paramref name="claim"/> on per-seed measurements keyed by arm label.</summary>
-    public static VerdictResult Judge(Claim claim, IReadOnlyDictionary<string, IReadOnlyList<double>> measurements, double threshold = DefaultThreshold)
+    /// <summary>Judges one claim on per-seed measurements keyed by arm label (uncorrected: a family of one).</summary>
+    public static VerdictResult Judge(Claim claim, IReadOnlyDictionary<string, IReadOnlyList<double>> measurements, Pairing pairing = Pairing.Paired)
     {
-        if (threshold <= 0) throw new ArgumentException($"threshold must be positive (got {threshold})");
         IReadOnlyList<double> Get(string arm) => measurements.TryGetValue(arm, out var v) ? v
             : throw new ArgumentException($"claim '{claim.Text}' needs arm '{arm}'; measured: {string.Join(", ", measurements.Keys)}");
         var a = ArmStats.Of(claim.A, Get(claim.A));
         var b = ArmStats.Of(claim.B, Get(claim.B));
         if (claim.Kind == ClaimKind.ABeatsB)
         {
-            var c = Compare(a, b, claim.Better, threshold);
-            return new VerdictResult(claim, new[] { a, b }, new[] { c }, c.EffectSize, c.Label, c.Reason);
+            var c = Compare(a, b, claim.Better, pairing);
+            return Decided(claim, new[] { a, b }, new[] { c }, c);
         }
         if (claim.C is null) throw new ArgumentException($"claim '{claim.Text}': 'between' needs a third arm C");
         var worse = ArmStats.Of(claim.C, Get(claim.C));
-        var betterEndBeatsA = Compare(b, a, claim.Better, threshold);    // the better end beats A …
-        var aBeatsWorseEnd = Compare(a, worse, claim.Better, threshold); // … and A beats the worse end
-        var parts = new[] { betterEndBeatsA, aBeatsWorseEnd };
-        var label = parts.Any(p => p.Label == Verdict.NotReplicated) ? Verdict.NotReplicated
-                  : parts.All(p => p.Label == Verdict.Replicated) ? Verdict.Replicated : Verdict.Inconclusive;
-        // The weaker side decides how far inside the interval A is.
-        var d = parts.Select(p => p.EffectSize).Any(double.IsNaN) ? double.NaN : parts.Min(p => p.EffectSize);
-        return new VerdictResult(claim, new[] { a, b, worse }, parts, d, label, string.Join("; ", parts.Select(p => p.Reason)));
+        var parts = new[] { Compare(b, a, claim.Better, pairing), Compare(a, worse, claim.Better, pairing) };   // the better end beats A, A beats the worse end
+        // Intersection-union: both sides must hold, so the weaker side (larger p) decides for the claim; a side
+        // that points the wrong way decides against it (the smallest such p).
+        var wrong = parts.Where(p => p.Difference < 0 && !double.IsNaN(p.P)).OrderBy(p => p.P).FirstOrDefault();
+        var deciding = wrong ?? (parts.Any(p => double.IsNaN(p.P)) ? parts.First(p => double.IsNaN(p.P)) : parts.OrderByDescending(p => p.P).First());
+        return Decided(claim, new[] { a, b, worse }, parts, deciding);
     }
 
-    /// <summary>"<paramref name="winner"/> is better than <paramref name="loser"/>" judged with pooled sd and Cohen's d.</summary>
-    public static Comparison Compare(ArmStats winner, ArmStats loser, Better better, double threshold = DefaultThreshold)
+    static VerdictResult Decided(Claim claim, ArmStats[] arms, Comparison[] parts, Comparison deciding) =>
+        new(claim, arms, parts, deciding, deciding.P, "uncorrected", Label(deciding.Difference, deciding.P));
+
+    /// <summary>The label rule: resolved when the corrected p is at most <see cref="Alpha"/>; the sign says which way.</summary>
+    public static Verdict Label(double difference, double pCorrected) =>
+        double.IsNaN(pCorrected) || pCorrected > Alpha || difference == 0 ? Verdict.Inconclusive
+        : difference > 0 ? Verdict.Replicated : Verdict.NotReplicated;
+
+    /// <summary>"<paramref name="winner"/> is better than <paramref name="loser"/>": paired t on per-seed differences, or Welch's t.</summary>
+    public static Comparison Compare(ArmStats winner, ArmStats loser, Better better, Pairing pairing = Pairing.Paired)
     {
-        double diff = better == Better.Lower ? loser.Mean - winner.Mean : winner.Mean - loser.Mean;
-        string what = string.Create(CultureInfo.InvariantCulture, $"{winner.Label} vs {loser.Label}: difference {diff:+0.####;−0.####;0}");
+        double sign = better == Better.Lower ? -1 : 1;   // positive difference = the winner is better
+        string what = $"{winner.Label} vs {loser.Label}";
+        if (pairing == Pairing.Paired && winner.Seeds != loser.Seeds)
+            throw new ArgumentException($"{what}: paired arms need the same seeds ({winner.Label} has {winner.Seeds}, {loser.Label} has {loser.Seeds}); pass Pairing.Unpaired to compare unmatched seeds");
+        double diff = sign * (winner.Mean - loser.Mean);
         if (winner.Seeds < 2 || loser.Seeds < 2)
-            return new Comparison(winner, loser, diff, double.NaN, double.NaN, Verdict.Inconclusive,
-                $"{what}, but {(winner.Seeds < 2 ? winner.Label : loser.Label)} has 1 seed: the sd is undefined, so no difference can be resolved");
-        double pooled = Math.Sqrt(((winner.Seeds - 1) * winner.Sd * winner.Sd + (loser.Seeds - 1) * loser.Sd * loser.Sd) / (winner.Seeds + loser.Seeds - 2));
-        if (pooled == 0)
-        {
-            if (diff == 0) return new Comparison(winner, loser, 0, 0, 0, Verdict.Inconclusive, $"{what}: identical, every seed");
-            double inf = diff > 0 ? double.PositiveInfinity : double.NegativeInfinity;
-            return new Comparison(winner, loser, diff, 0, inf, diff > 0 ? Verdict.Replicated : Verdict.NotReplicated, $"{what} with zero spread over seeds");
-        }
-        double d = diff / pooled;
-        string detail = string.Create(CultureInfo.InvariantCulture, $"{what} = {d:0.##} pooled sd ({pooled:G2})");
-        if (Math.Abs(d) <= threshold) return new Comparison(winner, loser, diff, pooled, d, Verdict.Inconclusive, $"{detail}, within {threshold:0.#} sd");
-        return new Comparison(winner, loser, diff, pooled, d, d > 0 ? Verdict.Replicated : Verdict.NotReplicated, $"{detail}, beyond {threshold:0.#} sd");
+            return new Comparison(winner, loser, pairing, Math.Min(winner.Seeds, loser.Seeds), diff, double.NaN, double.NaN, double.NaN,
+                $"{what}: difference {Signed(diff)}, but {(winner.Seeds < 2 ? winner.Label : loser.Label)} has 1 seed: no spread, so no interval");
+        var (se, dof) = pairing == Pairing.Paired ? PairedError(winner, loser) : WelchError(winner, loser);
+        var (low, high, p) = TInterval(diff, se, dof);
+        string how = pairing == Pairing.Paired ? $"paired over {winner.Seeds} seeds" : $"Welch, {winner.Seeds} and {loser.Seeds} seeds";
+        var c = new Comparison(winner, loser, pairing, Math.Min(winner.Seeds, loser.Seeds), diff, low, high, p, "");
+        return c with { Reason = $"{what}: difference {Signed(diff)} {Interval(c)}, p {PValue(p)} ({how})" };
     }
 
-    /// <summary>One row per claim: claim, arms (mean ± sd), seeds, effect size, verdict and reason.</summary>
-    public static DataFrame Table(IEnumerable<VerdictResult> results)
+    static (double Se, double Dof) PairedError(ArmStats winner, ArmStats loser)
     {
-        var rows = results.ToList();
-        return new DataFrame(
-            new StringDataFrameColumn("claim", rows.Select(r => r.Claim.Text)),
-            new StringDataFrameColumn("metric", rows.Select(r => $"{r.Claim.Metric} ({(r.Claim.Better == Better.Lower ? "lower" : "higher")} better)")),
-            new StringDataFrameColumn("measured (mean ± sd)", rows.Select(r => string.Join("; ", r.Arms))),
-            new Int32DataFrameColumn("seeds", rows.Select(r => r.Seeds)),
-            new StringDataFrameColumn("effect size d", rows.Select(r => VerdictResult.FormatD(r.EffectSize))),
-            new StringDataFrameColumn("verdict", rows.Select(r => r.Label.ToString())),
-            new StringDataFrameColumn("why", rows.Select(r => r.Reason)));
+        var d = winner.Values.Zip(loser.Values, (w, l) => w - l).ToArray();
+        double m = d.Average();
+        double sd = Math.Sqrt(d.Sum(x => (x - m) * (x - m)) / (d.Length - 1));
+        return (sd / Math.Sqrt(d.Length), d.Length - 1);
     }
+
+    static (double Se, double Dof) WelchError(ArmStats a, ArmStats b)
+    {
+        double va = a.Sd * a.Sd / a.Seeds, vb = b.Sd * b.Sd / b.Seeds;
+        double se2 = va + vb;
+        double dof = se2 == 0 ? a.Seeds + b.Seeds - 2 : se2 * se2 / (va * va / (a.Seeds - 1) + vb * vb / (b.Seeds - 1));
+        return (Math.Sqrt(se2), dof);
+    }
+
+    /// <summary>95% t-interval and two-sided p for a difference with standard error <paramref name="se"/>; zero spread decides by the sign alone.</summary>
+    static (double Low, double High, double P) TInterval(double diff, double se, double dof)
+    {
+        if (se == 0) return (diff, diff, diff == 0 ? 1.0 : 0.0);
+        double q = StudentT.InvCDF(0, 1, dof, 1 - Alpha / 2);
+        double p = 2 * StudentT.CDF(0, 1, dof, -Math.Abs(diff / se));
+        return (diff - q * se, diff + q * se, p);
+    }
+
+    /// <summary>
+    /// The claims judged together as one family: each claim's p corrected (Holm: the i-th smallest of m p-values
+    /// × (m − i + 1), made monotone, capped at 1; claims without a p are not tests and stay inconclusive), and the
+    /// label re-derived from it by <see cref="Label"/>.
+    /// </summary>
+    public static IReadOnlyList<VerdictResult> Correct(IReadOnlyList<VerdictResult> family, Correction correction = Correction.Holm)
+    {
+        var adjusted = Adjust(family.Select(r => r.P).ToList(), correction);
+        string used = correction == Correction.None ? "uncorrected" : $"Holm over {adjusted.Count(p => !double.IsNaN(p))} claims";
+        return family.Select((r, i) => r with { PCorrected = adjusted[i], CorrectionUsed = used, Label = Label(r.Difference, adjusted[i]) }).ToList();
+    }
+
+    /// <summary>Holm-adjusted p-values (NaN stays NaN and does not count towards m).</summary>
+    public static IReadOnlyList<double> Adjust(IReadOnlyList<double> p, Correction correction = Correction.Holm)
+    {
+        if (correction == Correction.None) return p.ToArray();
+        var order = Enumerable.Range(0, p.Count).Where(i => !double.IsNaN(p[i])).OrderBy(i => p[i]).ToList();
+        var adjusted = Enumerable.Repeat(double.NaN, p.Count).ToArray();
+        double running = 0;
+        for (int rank = 0; rank < order.Count; rank++)
+        {
+            running = Math.Max(running, Math.Min(1, (order.Count - rank) * p[order[rank]]));
+            adjusted[order[rank]] = running;
+        }
+        return adjusted;
+    }
+
+    /// <summary>The columns every verdicts table has, in order (what the claims roll-up reads back).</summary>
+    public static readonly string[] Columns =
+        { "claim", "metric", "measured (mean ± sd)", "seeds", "pairing", "difference", "95% interval", "p", "correction", "p corrected", "verdict", "why" };
+
+    /// <summary>
+    /// One row per claim, judged as one family (<paramref name="correction"/> over these claims): the claim, arms
+    /// (mean ± sd), seeds, the deciding difference (positive = the paper's direction) with its interval, p before and
+    /// after correction, the label and why.
+    /// </summary>
+    public static DataFrame Table(IEnumerable<VerdictResult> results, Correction correction = Correction.Holm)
+    {
+        var rows = Correct(results.ToList(), correction);
+        return new DataFrame(
+            new StringDataFrameColumn(Columns[0], rows.Select(r => r.Claim.Text)),
+            new StringDataFrameColumn(Columns[1], rows.Select(r => $"{r.Claim.Metric} ({(r.Claim.Better == Better.Lower ? "lower" : "higher")} better)")),
+            new StringDataFrameColumn(Columns[2], rows.Select(r => string.Join("; ", r.Arms))),
+            new Int32DataFrameColumn(Columns[3], rows.Select(r => r.Seeds)),
+            new StringDataFrameColumn(Columns[4], rows.Select(r => r.Deciding.Pairing.ToString().ToLowerInvariant())),
+            new StringDataFrameColumn(Columns[5], rows.Select(r => Signed(r.Difference))),
+            new StringDataFrameColumn(Columns[6], rows.Select(r => Interval(r.Deciding))),
+            new StringDataFrameColumn(Columns[7], rows.Select(r => PValue(r.P))),
+            new StringDataFrameColumn(Columns[8], rows.Select(r => r.CorrectionUsed)),
+            new StringDataFrameColumn(Columns[9], rows.Select(r => PValue(r.PCorrected))),
+            new StringDataFrameColumn(Columns[10], rows.Select(r => r.Label.ToString())),
+            new StringDataFrameColumn(Columns[11], rows.Select(r => r.Reason)));
+    }
+
+    // Numbers for reading: 3 significant digits, no exponent for ordinary magnitudes; p to 3 significant digits.
+    internal static string Number(double x, int digits = 3)
+    {
+        if (x == 0 || !double.IsFinite(x)) return x.ToString(CultureInfo.InvariantCulture);
+        int decimals = digits - 1 - (int)Math.Floor(Math.Log10(Math.Abs(x)));
+        double rounded = decimals >= 0 ? Math.Round(x, decimals, MidpointRounding.AwayFromZero)
+                                       : Math.Round(x / Math.Pow(10, -decimals), MidpointRounding.AwayFromZero) * Math.Pow(10, -decimals);
+        return rounded.ToString("0.##########", CultureInfo.InvariantCulture);
+    }
+
+    internal static string Signed(double x) => double.IsNaN(x) ? "n/a" : x > 0 ? "+" + Number(x) : x < 0 ? "−" + Number(-x) : "0";
+
+    internal static string Interval(Comparison c) => double.IsNaN(c.Low) ? "(no interval: 1 seed)" : $"[{Signed(c.Low)}, {Signed(c.High)}]";
+
+    /// <summary>p as written in tables (3 significant digits; scientific notation below 0.0001), parsed back by <see cref="ParsePValue"/>.</summary>
+    internal static string PValue(double p) => double.IsNaN(p) ? "n/a" : p < 1e-4 ? (p == 0 ? "0" : p.ToString("0.00E+0", CultureInfo.InvariantCulture)) : Number(p);
+
+    internal static double ParsePValue(string s) => s == "n/a" ? double.NaN : double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    internal static double ParseSigned(string s) => s == "n/a" ? double.NaN : s.StartsWith('−') ? -double.Parse(s[1..], CultureInfo.InvariantCulture) : double.Parse(s.TrimStart('+'), CultureInfo.InvariantCulture);
 }

@@ -10,7 +10,9 @@ namespace StagNotebooks.Workbench;
 /// The roll-up of the notebooks' "compared with the paper" cells: every notebook saves its computed verdicts as
 /// figures/&lt;notebook&gt;/&lt;preset&gt;[-Nseeds]/verdicts.csv (<see cref="Verdicts.Table"/>); this collects those of one
 /// preset and seed count into one table with a "notebook" column and writes it to
-/// figures/claims/&lt;preset&gt;[-Nseeds].md and .csv. Nothing is judged here: the rows are copied from the notebooks' files.
+/// figures/claims/&lt;preset&gt;[-Nseeds].md and .csv. The rows are the notebooks' own, with one change: a notebook
+/// corrects its p-values over its own claims, the series is one family, so here every row's p is corrected again over
+/// all the claims of the series (<see cref="Verdicts.Adjust"/>, Holm) and its label re-derived by <see cref="Verdicts.Label"/>.
 /// </summary>
 public static class ClaimsTable
 {
@@ -21,8 +23,7 @@ public static class ClaimsTable
     public const string Folder = "claims";
 
     /// <summary>The columns of <see cref="Verdicts.Table"/>, in order: what every verdicts.csv must have as its header.</summary>
-    public static IReadOnlyList<string> VerdictColumns { get; } =
-        Verdicts.Table(Array.Empty<VerdictResult>()).Columns.Select(c => c.Name).ToList();
+    public static IReadOnlyList<string> VerdictColumns { get; } = Verdicts.Columns;
 
     /// <summary>
     /// The verdict file of each notebook folder under <paramref name="figuresRoot"/> for one preset and seed count:
@@ -56,6 +57,8 @@ public static class ClaimsTable
             var rows = ReadCsv(path);
             if (rows.Count == 0) throw new InvalidDataException($"{path}: empty; expected a header {string.Join(",", VerdictColumns)}");
             var header = rows[0];
+            if (header.Contains("effect size d"))
+                throw new InvalidDataException($"{path}: judged by the retired rule (2 pooled sd, unpaired, uncorrected); rerun its notebook to judge it with paired intervals and Holm's correction");
             if (!header.SequenceEqual(VerdictColumns))
                 throw new InvalidDataException($"{path}: header [{string.Join(", ", header)}] is not a verdicts table's [{string.Join(", ", VerdictColumns)}]");
             for (int r = 1; r < rows.Count; r++)
@@ -69,15 +72,37 @@ public static class ClaimsTable
                 var label = row[VerdictColumns.ToList().IndexOf("verdict")];
                 if (!Enum.TryParse<Verdict>(label, ignoreCase: false, out _) || int.TryParse(label, out _))
                     throw new InvalidDataException($"{path}: row {r + 1}: verdict '{label}' is not one of {string.Join(", ", Enum.GetNames<Verdict>())}");
+                foreach (var (name, parse) in new (string, Func<string, double>)[] { ("p", Verdicts.ParsePValue), ("difference", Verdicts.ParseSigned) })
+                {
+                    var text = row[VerdictColumns.ToList().IndexOf(name)];
+                    try { parse(text); }
+                    catch (FormatException) { throw new InvalidDataException($"{path}: row {r + 1}: {name} '{text}' is not a number (or n/a)"); }
+                }
                 notebooks.Add(notebook);
                 seeds.Add(n);
                 for (int c = 0; c < row.Length; c++) cells[c].Add(row[c]);
             }
         }
+        CorrectOverTheSeries(cells);
         var columns = new List<DataFrameColumn> { new StringDataFrameColumn("notebook", notebooks) };
         for (int c = 0; c < VerdictColumns.Count; c++)
             columns.Add(c == seedsColumn ? new Int32DataFrameColumn(VerdictColumns[c], seeds) : new StringDataFrameColumn(VerdictColumns[c], cells[c]));
         return new DataFrame(columns);
+    }
+
+    /// <summary>Holm over every row: "p corrected", "correction" and "verdict" recomputed from each row's p and difference.</summary>
+    static void CorrectOverTheSeries(List<List<string>> cells)
+    {
+        int Col(string name) => VerdictColumns.ToList().IndexOf(name);
+        var p = cells[Col("p")].Select(Verdicts.ParsePValue).ToList();
+        var adjusted = Verdicts.Adjust(p);
+        string used = $"Holm over {adjusted.Count(x => !double.IsNaN(x))} claims of the series";
+        for (int r = 0; r < p.Count; r++)
+        {
+            cells[Col("p corrected")][r] = Verdicts.PValue(adjusted[r]);
+            cells[Col("correction")][r] = used;
+            cells[Col("verdict")][r] = Verdicts.Label(Verdicts.ParseSigned(cells[Col("difference")][r]), adjusted[r]).ToString();
+        }
     }
 
     /// <summary>How many rows carry each verdict label (every label present, zero where none).</summary>

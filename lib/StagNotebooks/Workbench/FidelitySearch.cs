@@ -88,11 +88,11 @@ public static class FidelitySearch
     {
         var a = ArmStats.Of("baseline-h", h);
         var b = ArmStats.Of("baseline-2h", twoH);
-        var c = Verdicts.Compare(b, a, Better.Lower, RequiredResolution);
+        var (pooled, resolution) = SampleStatistics.PooledGap(h, twoH);   // h − 2h: positive when depth helps
         var m = hConfig.Model;
         string shape = $"V{m.VocabSize} d{m.DModel} h{m.LayersPerStack} ctx{hConfig.ContextLength} b{hConfig.BatchSize} lr{hConfig.LearningRate.ToString("G2", CultureInfo.InvariantCulture)}";
-        return new FidelityRow(budget.Name, shape, hConfig.TotalSteps, hConfig.TotalSteps * hConfig.TokensPerStep, a, b, c.Difference, c.PooledSd, c.EffectSize,
-                               c.Label == Verdict.Replicated, secondsPerModel);
+        return new FidelityRow(budget.Name, shape, hConfig.TotalSteps, hConfig.TotalSteps * hConfig.TokensPerStep, a, b, a.Mean - b.Mean, pooled, resolution,
+                               resolution > RequiredResolution, secondsPerModel);
     }
 
     /// <summary>Runs the plan. <paramref name="train"/> returns a run's best validation loss and its training seconds.</summary>

@@ -45,6 +45,7 @@ public class ClaimsTableTests
         Assert.Equal(1, rollup.Counts[Verdict.NotReplicated]);
         Assert.Equal(1, rollup.Counts[Verdict.Inconclusive]);
         Assert.Contains("3 claims from 2 notebooks", rollup.Summary);
+        Assert.Equal("Holm over 3 claims of the series", (string)t.Columns["correction"][0]);   // one family: the series
 
         Assert.Equal(Path.Combine(tmp.Path, "claims", "cpu-fidelity-3seeds.md"), rollup.MarkdownPath);
         Assert.True(File.Exists(rollup.CsvPath));
@@ -82,9 +83,12 @@ public class ClaimsTableTests
 
     [Theory]
     [InlineData("claim,metric\nx,y\n", "header")]                                          // not a verdicts table
-    [InlineData("HEADER\nx,val loss,a 1,3,+1.00,Replicated\n", "6 fields")]                // a row short of the header
-    [InlineData("HEADER\nx,val loss,a 1,three,+1.00,Replicated,why\n", "seeds 'three'")]
-    [InlineData("HEADER\nx,val loss,a 1,3,+1.00,Confirmed,why\n", "verdict 'Confirmed'")]
+    [InlineData("claim,metric,measured (mean ± sd),seeds,effect size d,verdict,why\nx,y,a,3,+1,Replicated,why\n", "retired rule")]   // the old format
+    [InlineData("HEADER\nx,val loss,a 1,3,paired,+1\n", "6 fields")]                         // a row short of the header
+    [InlineData("HEADER\nx,val loss,a 1,three,paired,+1,\"[+0.5, +1.5]\",0.01,Holm over 1 claims,0.01,Replicated,why\n", "seeds 'three'")]
+    [InlineData("HEADER\nx,val loss,a 1,3,paired,+1,\"[+0.5, +1.5]\",0.01,Holm over 1 claims,0.01,Confirmed,why\n", "verdict 'Confirmed'")]
+    [InlineData("HEADER\nx,val loss,a 1,3,paired,+1,\"[+0.5, +1.5]\",small,Holm over 1 claims,0.01,Replicated,why\n", "p 'small' is not a number")]
+    [InlineData("HEADER\nx,val loss,a 1,3,paired,one,\"[+0.5, +1.5]\",0.01,Holm over 1 claims,0.01,Replicated,why\n", "difference 'one' is not a number")]
     [InlineData("HEADER\n\"x,val loss,a 1,3,+1.00,Replicated,why\n", "not closed")]       // unterminated quote
     [InlineData("", "empty")]
     public void A_malformed_verdicts_csv_is_an_error_naming_the_file(string content, string expected)
@@ -98,5 +102,22 @@ public class ClaimsTableTests
         Assert.Contains(bad, e.Message);
         Assert.Contains(expected, e.Message);
         Assert.False(File.Exists(Path.Combine(tmp.Path, "claims", "smoke.md")));   // nothing half-written
+    }
+
+    [Fact]
+    public void The_series_is_one_family_so_a_claim_resolved_in_its_notebook_can_become_inconclusive()
+    {
+        // Per-seed differences 2 ± 0.6 over 3 seeds: p ≈ 0.029, resolved alone; with two more claims of the series Holm needs ≤ 0.0167.
+        var m = M(("x", new[] { 1.0, 2.0, 3.0 }), ("y", new[] { 2.4, 4.0, 5.6 }), ("z", new[] { 1.0, 2.0, 3.0 }));
+        var alone = Verdicts.Judge(Claim.Beats("x beats y", "x", "y"), m);
+        using var tmp = new TestPaths.TempDir();
+        SaveVerdicts(tmp.Path, "03-training", "cpu-fidelity", 3, alone);
+        Assert.Equal(Verdict.Replicated, ClaimsTable.Write(tmp.Path, "cpu-fidelity", 3).Counts.Single(c => c.Value == 1).Key);
+        SaveVerdicts(tmp.Path, "05-window", "cpu-fidelity", 3, alone with { Claim = alone.Claim with { Text = "again" } }, Verdicts.Judge(Claim.Beats("x beats z", "x", "z"), m));
+        var t = ClaimsTable.Write(tmp.Path, "cpu-fidelity", 3).Table;
+        Assert.Equal("Inconclusive", (string)t.Columns["verdict"][0]);
+        // Holm over p, p, 1 (the tie x vs z counts too): the smallest × 3, from the p the notebook's file holds (3 digits).
+        Assert.Equal(Verdicts.PValue(3 * Verdicts.ParsePValue(Verdicts.PValue(alone.P))), (string)t.Columns["p corrected"][0]);
+        Assert.Equal("Holm over 3 claims of the series", (string)t.Columns["correction"][0]);
     }
 }
