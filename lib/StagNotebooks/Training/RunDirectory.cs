@@ -24,6 +24,10 @@ public sealed class RunDirectory
     public string DoneFile => System.IO.Path.Combine(Path, "done.json");
     public bool IsComplete => File.Exists(DoneFile);
 
+    /// <summary>The device the run finished training on, from done.json ("cpu", "cuda:0"); null before it is done, or for runs finished before it was recorded.</summary>
+    public string? TrainedOn =>
+        IsComplete && System.Text.Json.JsonDocument.Parse(File.ReadAllText(DoneFile)).RootElement.TryGetProperty("device", out var d) ? d.GetString() : null;
+
     /// <summary>Hash of the config and the data identity (e.g. the packed dataset's manifest hash).</summary>
     public static string ComputeId(TrainConfig config, string dataId)
     {

@@ -84,13 +84,17 @@ public static class Experiments
         return new TrainResult(run, metrics[^1].Step, metrics[^1].Loss, metrics.Where(m => m.ValLoss != null).Select(m => m.ValLoss).Min(), metrics, Resumed: false, Reused: true);
     }
 
-    /// <summary>Trains every (label, variant) for every seed (reusing finished runs).</summary>
-    public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<string> variants, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null) =>
-        TrainAll(preset, variants.Select(TrainingArm.Of), seeds, data, runsRoot, log);
+    /// <summary>Trains every (label, variant) for every seed (reusing finished runs) on <paramref name="device"/> (auto, cpu, cuda, cuda:N).</summary>
+    public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<string> variants, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null,
+                                                  string device = "auto") =>
+        TrainAll(preset, variants.Select(TrainingArm.Of), seeds, data, runsRoot, log, device);
 
     /// <summary>Trains every arm (a variant changed by overrides, under its own label) for every seed (reusing finished runs).</summary>
-    public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null)
+    /// <exception cref="ArgumentException">an unknown or unavailable <paramref name="device"/>, named, before anything is trained or reused</exception>
+    public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null,
+                                                  string device = "auto")
     {
+        TorchRuntime.ResolveDevice(device);   // a bad device is an error now, also when every run would be reused
         var list = new List<Trained>();
         foreach (var arm in arms)
         {
@@ -102,7 +106,7 @@ public static class Experiments
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var live = log is null ? null : new LiveProgress(Console.Out);   // a live line in the notebook while a run trains
                 var r = Experiments.Train(config, v, data, runsRoot, progress: p =>
-                    live?.Report(LiveProgress.Training($"{v} seed {s}", p.Step, p.TotalSteps, p.Metrics.Loss, p.Metrics.TokensPerSecond, p.Metrics.ElapsedSeconds)));
+                    live?.Report(LiveProgress.Training($"{v} seed {s}", p.Step, p.TotalSteps, p.Metrics.Loss, p.Metrics.TokensPerSecond, p.Metrics.ElapsedSeconds)), device);
                 var summary = $"{v} seed {s}: {(r.Reused ? "reused" : $"trained in {clock.Elapsed.TotalSeconds:F0} s")}, best val loss {r.BestValLoss:F4} ({r.Run.Path})";
                 if (!r.Reused && live != null) live.Done(summary); else log?.Invoke(summary);
                 runs.Add(r);
