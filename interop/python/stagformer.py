@@ -52,6 +52,7 @@ class StagFormerConfig:
     # Initialisation options of the workbench (they change how weights start, not the forward pass):
     ZeroInitCrossOutput: bool = False  # cross-attention output projections start at zero
     ResidualInit: str = "TotalDepth"   # TotalDepth: 0.02/sqrt(2*p*h) | StackDepth: 0.02/sqrt(2*h)
+    CrossGate: str = "None"            # None | PerLayer | PerHead: tanh(g) on cross-attention's output, g starts at 0
 
     @property
     def head_dim(self) -> int:
@@ -86,6 +87,8 @@ class StagFormerConfig:
         need(self.Combination in ("LastStack", "LearnedLinear"), "Combination", self.Combination)
         need(self.Combination == "LastStack" or self.Stacks > 1, "Combination", "a learned combination needs Stacks > 1")
         need(self.Positional in ("Rope", "Learned", "None"), "Positional", self.Positional)
+        need(self.CrossGate in ("None", "PerLayer", "PerHead"), "CrossGate", self.CrossGate)
+        need(self.CrossGate == "None" or self.Stacks > 1, "CrossGate", "a baseline has no cross-attention to gate")
 
 
 # --------------------------------------------------------------------------------------------------------------- layers
@@ -166,6 +169,8 @@ class StaggeredCrossAttention(nn.Module):
         if self.empty == "NullSlot":
             self.null_key = nn.Parameter(torch.randn(1, c.Heads, 1, c.head_dim) * 0.02)
             self.null_value = nn.Parameter(torch.zeros(1, c.Heads, 1, c.head_dim))
+        if c.CrossGate != "None":
+            self.cross_gate = nn.Parameter(torch.zeros(c.Heads if c.CrossGate == "PerHead" else 1))
 
     def forward(self, x, memory, start: int, rope: Optional[RotaryEmbedding]):
         """x: normed queries (B, T, d); memory: stack s-1's output (B, T, d) at the same positions [start, start+T)."""
@@ -191,6 +196,8 @@ class StaggeredCrossAttention(nn.Module):
         y = attention(q, k, v, visible, self.dropout, self.training)                     # (B, H, T, D)
         if row_has_key is not None:
             y = y * row_has_key.view(1, 1, t, 1).to(y.dtype)                             # empty rows output zero
+        if hasattr(self, "cross_gate"):
+            y = y * torch.tanh(self.cross_gate).view(1, -1, 1, 1).to(y.dtype)             # per layer or per head
         return self.o_proj(y.transpose(1, 2).reshape(b, t, -1))
 
 
@@ -280,7 +287,7 @@ class StagFormer(nn.Module):
         depth = self.config.LayersPerStack * (1 if self.config.ResidualInit == "StackDepth" else self.config.Stacks)
         out_std = 0.02 / math.sqrt(2.0 * depth)
         for name, p in self.named_parameters():
-            if name.endswith("norm.weight") or name == "stack_mix" or "null_" in name:
+            if name.endswith("norm.weight") or name == "stack_mix" or "null_" in name or name.endswith("cross_gate"):
                 continue
             output = name.endswith("o_proj.weight") or name.endswith("down_proj.weight")
             if output and self.config.ZeroInitCrossOutput and "cross_attn" in name:

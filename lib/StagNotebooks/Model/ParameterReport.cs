@@ -35,7 +35,8 @@ public static class ParameterReport
         long d = c.DModel, v = c.VocabSize, h = c.LayersPerStack;
         long selfAttn = h * (4 * d * d + d);                                              // Q, K, V, O + pre-norm
         long ffn = h * ((c.Ffn == FfnKind.GeGLU ? 3 : 2) * d * c.FfnHidden + d);          // gate?, up, down + pre-norm
-        long cross = h * (4 * d * d + 2 * d + (c.EmptyCross == EmptyCrossAttention.NullSlot ? 2 * d : 0));  // + query and memory norms, null slot
+        long gate = c.CrossGate switch { CrossGateKind.PerLayer => 1, CrossGateKind.PerHead => c.Heads, _ => 0 };
+        long cross = h * (4 * d * d + 2 * d + (c.EmptyCross == EmptyCrossAttention.NullSlot ? 2 * d : 0) + gate);  // + query and memory norms, null slot, gate
         var groups = new List<ParameterGroup>
         {
             new("embedding", "embedding", v * d + (c.Positional == PositionalEncoding.Learned ? c.MaxContext * d : 0)),

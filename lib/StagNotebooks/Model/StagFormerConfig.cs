@@ -24,6 +24,21 @@ public enum PositionalEncoding { Rope, Learned, None }
 public enum ResidualInitScale { TotalDepth, StackDepth }
 
 /// <summary>
+/// A learned gate on cross-attention's output, tanh(g) with g initialised at 0: a StagFormer then starts as stack p
+/// alone (an h-layer model over E) and opens cross-attention as it learns. Without it, full-window cross-attention of
+/// a small model can turn early into a constant, unigram-like bias that drowns the current token (STAGFORMER.md §7).
+/// </summary>
+public enum CrossGateKind
+{
+    /// <summary>No gate (the paper's block).</summary>
+    None,
+    /// <summary>One scalar per cross-attention layer.</summary>
+    PerLayer,
+    /// <summary>One scalar per head of each cross-attention layer.</summary>
+    PerHead,
+}
+
+/// <summary>
 /// One StagFormer (p ≥ 2) or baseline Transformer (p = 1). Every field is validated by <see cref="Validate"/>,
 /// whose errors name the field.
 /// </summary>
@@ -59,6 +74,8 @@ public sealed record StagFormerConfig
     /// </summary>
     public bool ZeroInitCrossOutput { get; init; }
     public ResidualInitScale ResidualInit { get; init; } = ResidualInitScale.TotalDepth;
+    /// <summary>A tanh gate initialised at 0 on every cross-attention output (<see cref="CrossGateKind"/>).</summary>
+    public CrossGateKind CrossGate { get; init; } = CrossGateKind.None;
     public double NormEps { get; init; } = 1e-6;
 
     [JsonIgnore] public int HeadDim => DModel / Heads;
@@ -81,6 +98,7 @@ public sealed record StagFormerConfig
         Need(Stacks > 1 || Weights == WeightSharing.Separate, nameof(Weights), "a baseline (Stacks = 1) has nothing to share; use Separate");
         Need(CrossWindow is null || CrossWindow >= 1, nameof(CrossWindow), $"must be at least 1, or null for the whole past (got {CrossWindow})");
         Need(CrossLag is 0 or 1, nameof(CrossLag), $"must be 1 (staggered) or 0 (non-staggered control) (got {CrossLag})");
+        Need(CrossGate == CrossGateKind.None || Stacks > 1, nameof(CrossGate), "a baseline (Stacks = 1) has no cross-attention to gate");
         Need(Combination == StackCombination.LastStack || Stacks > 1, nameof(Combination), "a learned combination needs Stacks > 1");
         Need(Dropout is >= 0 and < 1, nameof(Dropout), $"must be in [0, 1) (got {Dropout})");
         Need(MaxContext >= 1, nameof(MaxContext), $"must be positive (got {MaxContext})");

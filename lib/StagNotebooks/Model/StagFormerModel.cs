@@ -60,7 +60,7 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
     }
 
     // GPT-2 style: N(0, 0.02), output projections scaled down by the depth of a residual stream (Config.ResidualInit);
-    // cross-attention outputs at zero with Config.ZeroInitCrossOutput.
+    // cross-attention outputs at zero with Config.ZeroInitCrossOutput; a cross gate stays at 0 (tanh 0 = closed).
     void Initialize()
     {
         using var _ = torch.no_grad();
@@ -68,7 +68,7 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         double outStd = 0.02 / Math.Sqrt(2.0 * depth);
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("norm.weight", StringComparison.Ordinal) || name == "stack_mix" || name.Contains("null_")) continue;
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal) || name == "stack_mix" || name.Contains("null_") || name.EndsWith("cross_gate", StringComparison.Ordinal)) continue;   // the gate starts closed (0)
             if (Config.ZeroInitCrossOutput && name.EndsWith("cross_attn.o_proj.weight", StringComparison.Ordinal)) { nn.init.zeros_(p); continue; }
             bool output = name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal);
             nn.init.normal_(p, 0, output ? outStd : 0.02);

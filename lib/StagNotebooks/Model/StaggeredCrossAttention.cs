@@ -19,6 +19,7 @@ public sealed class StaggeredCrossAttention : nn.Module
     public RMSNorm memory_norm;
     public Linear q_proj, kv_proj, o_proj;   // K and V of the memory fused into one (2d × d) projection
     public Parameter? null_key, null_value;   // (1, H, 1, D): the learned slot every query may attend to
+    public Parameter? cross_gate;             // (1) or (H): tanh(g) scales the output, g starts at 0 (CrossGateKind); 1-D, so not decayed
 
     public StaggeredCrossAttention(StagFormerConfig c) : base(nameof(StaggeredCrossAttention))
     {
@@ -32,7 +33,25 @@ public sealed class StaggeredCrossAttention : nn.Module
             null_key = nn.Parameter(torch.randn(1, _heads, 1, _headDim) * 0.02);
             null_value = nn.Parameter(torch.zeros(1, _heads, 1, _headDim));
         }
+        if (c.CrossGate != CrossGateKind.None)
+            cross_gate = nn.Parameter(torch.zeros(c.CrossGate == CrossGateKind.PerHead ? _heads : 1));
         RegisterComponents();
+    }
+
+    /// <summary>Heads' outputs y (B, H, T, D) scaled by the gate tanh(g) (one per layer or per head); y itself without a gate.</summary>
+    Tensor Gate(Tensor y) => cross_gate is null ? y : y * cross_gate.tanh().view(1, -1, 1, 1).to(y.dtype);
+
+    /// <summary>
+    /// o_proj's weight (d, H·D) with the gate folded in (column block h scaled by tanh(g_h)): what engines that stack
+    /// the p stacks' weights multiply by. The same map as <see cref="Gate"/> then o_proj. A new tensor: a snapshot.
+    /// </summary>
+    public Tensor GatedOutWeight()
+    {
+        var w = o_proj.weight!;
+        if (cross_gate is null) return w.detach().clone();
+        using var scope = torch.NewDisposeScope();
+        var scale = cross_gate.detach().tanh().repeat_interleave(_heads / cross_gate.shape[0] * _headDim);   // (H·D)
+        return (w.detach() * scale.unsqueeze(0)).MoveToOuterDisposeScope();
     }
 
     Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], _heads, _headDim).transpose(1, 2);   // (B, T, d) → (B, H, T, D)
@@ -116,7 +135,7 @@ public sealed class StaggeredCrossAttention : nn.Module
             var q = q_proj.forward(x).view(x.shape[0], _heads, 1, _headDim);                     // (B, H, 1, D)
             if (rope != null) q = rope.Apply(q, pos);
             ActivationObservers.Current?.RecordCrossAttention(layer, q, kr, true, null, cache.Positions(), pos);
-            var y = nn.functional.scaled_dot_product_attention(q, kr, vr);
+            var y = Gate(nn.functional.scaled_dot_product_attention(q, kr, vr));               // (B, H, 1, D)
             return o_proj.forward(y.view(x.shape[0], 1, -1)).MoveToOuterDisposeScope();
         }
         var (k, v) = cache.Contents();
@@ -161,6 +180,6 @@ public sealed class StaggeredCrossAttention : nn.Module
             ? nn.functional.scaled_dot_product_attention(q, k, v, p: p)
             : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: visible, p: p);   // (B, H, T, D)
         if (rowHasKey is not null) y = y * rowHasKey.view(1, 1, t, 1).to(y.dtype);
-        return o_proj.forward(y.transpose(1, 2).reshape(b, t, -1));
+        return o_proj.forward(Gate(y).transpose(1, 2).reshape(b, t, -1));
     }
 }

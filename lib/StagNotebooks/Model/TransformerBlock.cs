@@ -20,7 +20,7 @@ public sealed class CrossAttentionBlock : nn.Module
 
     // Plain weights for engines that stack the p stacks' layers, pre-norm weight folded in (RMSNorm.FoldInto).
     public Tensor FoldedQueryWeight(double scale = 1.0) => cross_norm.FoldInto(cross_attn.q_proj.weight!, scale);   // (d, d)
-    public Tensor OutWeight => cross_attn.o_proj.weight!;                                                         // (d, d)
+    public Tensor OutWeight => cross_attn.GatedOutWeight();                                                      // (d, d), the gate folded in
 }
 
 /// <summary>

@@ -31,7 +31,7 @@ public class PyTorchReferenceTests
     static readonly string[] Compared =
     {
         "p1", "p2-Separate-wfull", "p2-Shared-wfull", "p2-Separate-w3", "p2-Shared-w1", "p3-mix",
-        "p3-Shared-w3", "p4-Separate-wfull", "p2-zero-empty", "p2-zero-empty-w1", "p2-learned-pos-gelu-untied", "p2-lag0",
+        "p3-Shared-w3", "p4-Separate-wfull", "p2-zero-empty", "p2-zero-empty-w1", "p2-learned-pos-gelu-untied", "p2-lag0", "p2-gate-head", "p3-Shared-gate-layer-w3",
     };
 
     static string WriteTokens(TestPaths.TempDir dir, StagFormerConfig c)

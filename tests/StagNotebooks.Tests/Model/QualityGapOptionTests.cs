@@ -30,6 +30,41 @@ public class QualityGapOptionTests
             Assert.Equal(0.0, p.abs().max().item<float>());
     }
 
+    [Theory]
+    [InlineData(CrossGateKind.PerLayer)]
+    [InlineData(CrossGateKind.PerHead)]
+    public void A_closed_cross_gate_makes_separate_2xh_exactly_stack_2_alone_and_an_open_one_does_not(CrossGateKind gate)
+    {
+        using var stag = Variants.Model(Sep with { CrossGate = gate }, seed: 11);   // every weight random, o_proj too
+        using var baseline = new StagFormerModel(Sep with { Stacks = 1 }, seed: 99);
+        var source = stag.state_dict();
+        using (torch.no_grad())
+        {
+            foreach (var (name, p) in baseline.named_parameters())
+                p.copy_(source[name.StartsWith("stacks.0.", StringComparison.Ordinal) ? "stacks.1." + name["stacks.0.".Length..] : name]);
+            foreach (var (name, p) in stag.named_parameters().Where(x => x.name.EndsWith("cross_gate", StringComparison.Ordinal))) p.zero_();
+        }
+        baseline.eval();
+        var tokens = Variants.Tokens(Sep, batch: 3, length: 12);
+        using var ng = torch.no_grad();
+        var b = baseline.forward(new ModelInput(tokens)).Logits;
+        Assert.Equal(0.0, (stag.forward(new ModelInput(tokens)).Logits - b).abs().max().item<float>());   // exact: tanh(0) = 0
+        foreach (var (_, p) in stag.named_parameters().Where(x => x.name.EndsWith("cross_gate", StringComparison.Ordinal))) p.fill_(0.5);
+        Assert.True((stag.forward(new ModelInput(tokens)).Logits - b).abs().max().item<float>() > 1e-3);
+    }
+
+    [Fact]
+    public void The_cross_gate_starts_closed_is_one_dimensional_and_not_decayed()
+    {
+        using var m = new StagFormerModel(Sep with { CrossGate = CrossGateKind.PerHead }, seed: 5);
+        var gates = m.named_parameters().Where(x => x.name.EndsWith("cross_gate", StringComparison.Ordinal)).ToList();
+        Assert.Equal(Sep.LayersPerStack, gates.Count);   // one per cross-attention layer of stack 2
+        Assert.All(gates, g => { Assert.Equal(new long[] { Sep.Heads }, g.parameter.shape); Assert.Equal(0.0, g.parameter.abs().max().item<float>()); });
+        Assert.All(gates, g => Assert.False(Trainer.Decays(g.name, g.parameter, new TrainConfig { Model = Sep })));
+        var e = Assert.Throws<ConfigException>(() => (Sep with { Stacks = 1, CrossGate = CrossGateKind.PerLayer }).Validate());
+        Assert.Equal("config field CrossGate: a baseline (Stacks = 1) has no cross-attention to gate", e.Message);
+    }
+
     [Fact]
     public void Without_the_option_cross_attention_changes_the_logits()
     {

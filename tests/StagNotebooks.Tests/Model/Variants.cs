@@ -26,6 +26,8 @@ public static class Variants
         yield return ("p3-mix", Tiny with { Stacks = 3, Combination = StackCombination.LearnedLinear });
         yield return ("p2-learned-pos-gelu-untied", Tiny with { Stacks = 2, Positional = PositionalEncoding.Learned, Ffn = FfnKind.Gelu, TiedEmbeddings = false });
         yield return ("p2-window-longer-than-seq", Tiny with { Stacks = 2, CrossWindow = 25 });
+        yield return ("p2-gate-head", Tiny with { Stacks = 2, CrossGate = CrossGateKind.PerHead });
+        yield return ("p3-Shared-gate-layer-w3", Tiny with { Stacks = 3, Weights = WeightSharing.Shared, CrossGate = CrossGateKind.PerLayer, CrossWindow = 3 });
     }
 
     public static TheoryData<string> Names()
