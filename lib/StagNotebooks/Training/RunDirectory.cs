@@ -1,6 +1,9 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Security.Cryptography;
 using System.Text;
 using StagNotebooks.IO;
+using StagNotebooks.Model;
 
 namespace StagNotebooks.Training;
 
@@ -28,12 +31,18 @@ public sealed class RunDirectory
     public string? TrainedOn =>
         IsComplete && System.Text.Json.JsonDocument.Parse(File.ReadAllText(DoneFile)).RootElement.TryGetProperty("device", out var d) ? d.GetString() : null;
 
-    /// <summary>Hash of the config and the data identity (e.g. the packed dataset's manifest hash).</summary>
+    /// <summary>
+    /// Hash of the config and the data identity (e.g. the packed dataset's manifest hash). Fields at their type's
+    /// default (false, 0, null, the first enum value) are left out of the hashed JSON, so adding an option that is
+    /// off by default keeps every earlier run's id and its runs are reused.
+    /// </summary>
     public static string ComputeId(TrainConfig config, string dataId)
     {
-        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(config.ToJson() + "\n" + dataId));
+        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(config, IdJson) + "\n" + dataId));
         return Convert.ToHexString(bytes)[..12].ToLowerInvariant();
     }
+
+    static readonly JsonSerializerOptions IdJson = new(StagFormerConfig.Json) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault };
 
     /// <summary>
     /// A finished run of the same experiment under another name (another label, e.g. the search's baseline-2h at

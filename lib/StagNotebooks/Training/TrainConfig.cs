@@ -32,6 +32,14 @@ public sealed record TrainConfig
     /// earlier version decayed them only because their (1, H, 1, D) shape passes the "dim ≥ 2 is a matrix" rule.
     /// </summary>
     public bool DecayNullSlots { get; init; }
+    /// <summary>
+    /// The learning rate of the cross-attention parameters (every stacks.*.cross_layers.* tensor: norms, projections,
+    /// null slots, gate) as a multiple of the schedule's; null = 1. ×0.1 keeps a small model's full-window
+    /// cross-attention from growing into a constant bias early (STAGFORMER.md §7).
+    /// </summary>
+    public double? CrossAttentionLrScale { get; init; }
+    /// <summary>The learning rate of the token and position embeddings (and so of a tied output head) as a multiple of the schedule's; null = 1.</summary>
+    public double? EmbeddingLrScale { get; init; }
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.95;
     /// <summary>Global gradient-norm clip; 0 turns it off.</summary>
@@ -64,6 +72,8 @@ public sealed record TrainConfig
         Need(WarmupSteps >= 0, nameof(WarmupSteps), $"must not be negative (got {WarmupSteps})");
         Need(DecayFraction is > 0 and <= 1, nameof(DecayFraction), $"must be in (0, 1] (got {DecayFraction})");
         Need(WeightDecay >= 0, nameof(WeightDecay), $"must not be negative (got {WeightDecay})");
+        Need(CrossAttentionLrScale is null or > 0, nameof(CrossAttentionLrScale), $"must be positive, or null for 1 (got {CrossAttentionLrScale})");
+        Need(EmbeddingLrScale is null or > 0, nameof(EmbeddingLrScale), $"must be positive, or null for 1 (got {EmbeddingLrScale})");
         Need(Beta1 is >= 0 and < 1, nameof(Beta1), $"must be in [0, 1) (got {Beta1})");
         Need(Beta2 is >= 0 and < 1, nameof(Beta2), $"must be in [0, 1) (got {Beta2})");
         Need(GradClip >= 0, nameof(GradClip), $"must not be negative (got {GradClip})");

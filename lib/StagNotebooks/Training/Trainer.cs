@@ -38,6 +38,7 @@ public sealed class Trainer : IDisposable
     readonly double _peakFlops;
     public StagFormerModel Model { get; }
     public OptimizerHelper Optimizer { get; }
+    readonly double[] _groupScales;   // per optimizer group: its multiple of the scheduled learning rate
 
     /// <param name="peakGflops">the roofline for MFU (stag doctor's GEMM GFLOP/s); NaN leaves MFU out</param>
     public Trainer(RunDirectory run, IBatchSource train, IEvalSource? val, Device device, double peakGflops = double.NaN)
@@ -46,7 +47,7 @@ public sealed class Trainer : IDisposable
         if (_config.Model.VocabSize == 0) throw new ConfigException("Model.VocabSize", "still 0: set it from the tokenizer before training");
         _run = run; _train = train; _val = val; _device = device; _peakFlops = peakGflops * 1e9;
         Model = new StagFormerModel(_config.Model, _config.Seed).to(device);
-        Optimizer = MakeOptimizer(Model, _config);
+        (Optimizer, _groupScales) = MakeOptimizer(Model, _config);
     }
 
     /// <summary>
@@ -57,17 +58,27 @@ public sealed class Trainer : IDisposable
     public static bool Decays(string name, Tensor p, TrainConfig c) =>
         p.dim() >= 2 && (c.DecayNullSlots || !name.Split('.')[^1].StartsWith("null_", StringComparison.Ordinal));
 
-    /// <summary>AdamW with weight decay where <see cref="Decays"/> says so, none elsewhere.</summary>
-    static OptimizerHelper MakeOptimizer(StagFormerModel model, TrainConfig c)
+    /// <summary>
+    /// The multiple of the scheduled learning rate a parameter trains at: <see cref="TrainConfig.CrossAttentionLrScale"/>
+    /// for cross-attention, <see cref="TrainConfig.EmbeddingLrScale"/> for the embeddings, 1 elsewhere.
+    /// </summary>
+    public static double LrScale(string name, TrainConfig c) =>
+        name.Contains(".cross_layers.", StringComparison.Ordinal) ? c.CrossAttentionLrScale ?? 1
+        : name.StartsWith("tok_embeddings.", StringComparison.Ordinal) || name.StartsWith("pos_embeddings.", StringComparison.Ordinal) ? c.EmbeddingLrScale ?? 1
+        : 1;
+
+    /// <summary>
+    /// AdamW with weight decay where <see cref="Decays"/> says so, none elsewhere, one group per (decay, <see cref="LrScale"/>):
+    /// decayed groups first, then by scale (so without scales: the two groups, decayed and not, as before).
+    /// </summary>
+    static (OptimizerHelper Optimizer, double[] Scales) MakeOptimizer(StagFormerModel model, TrainConfig c)
     {
-        var named = model.named_parameters().ToList();
-        var decay = named.Where(x => Decays(x.name, x.parameter, c)).Select(x => x.parameter).ToList();
-        var noDecay = named.Where(x => !Decays(x.name, x.parameter, c)).Select(x => x.parameter).ToList();
+        var keyed = model.named_parameters().Select(x => (Decay: Decays(x.name, x.parameter, c), Scale: LrScale(x.name, c), x.parameter))
+            .GroupBy(x => (x.Decay, x.Scale)).OrderByDescending(g => g.Key.Decay).ThenBy(g => g.Key.Scale).ToList();
         // ParamGroup(params, weight_decay) would reset lr and betas to defaults: pass full Options (TorchSharp 0.107 behaviour).
-        AdamW.Options Opts(double wd) => new() { LearningRate = c.LearningRate, beta1 = c.Beta1, beta2 = c.Beta2, eps = 1e-8, weight_decay = wd };
-        var groups = new List<AdamW.ParamGroup> { new(decay, Opts(c.WeightDecay)) };
-        if (noDecay.Count > 0) groups.Add(new(noDecay, Opts(0)));
-        return torch.optim.AdamW(groups, c.LearningRate, c.Beta1, c.Beta2, 1e-8, c.WeightDecay);
+        var groups = keyed.Select(g => new AdamW.ParamGroup(g.Select(x => x.parameter).ToList(),
+            new AdamW.Options { LearningRate = c.LearningRate * g.Key.Scale, beta1 = c.Beta1, beta2 = c.Beta2, eps = 1e-8, weight_decay = g.Key.Decay ? c.WeightDecay : 0 })).ToList();
+        return (torch.optim.AdamW(groups, c.LearningRate, c.Beta1, c.Beta2, 1e-8, c.WeightDecay), keyed.Select(g => g.Key.Scale).ToArray());
     }
 
     public TrainResult Run(Action<TrainProgress>? onStep = null, CancellationToken cancel = default)
@@ -151,7 +162,7 @@ public sealed class Trainer : IDisposable
                 throw new TrainingDivergedException(
                     $"step {step}: {(double.IsFinite(loss) ? "gradient norm" : "loss")} is {(double.IsFinite(loss) ? gradNorm : loss)}; " +
                     (store.Current is { } cur ? $"the last good checkpoint is {Path.Combine(store.Folder, cur)}" : "no checkpoint was written yet"));
-            foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
+            foreach (var (g, scale) in Optimizer.ParamGroups.Zip(_groupScales)) g.LearningRate = lr * scale;
             Optimizer.step();
         }
         return (loss, gradNorm);
