@@ -24,6 +24,9 @@ public interface IActivationObserver
     /// query may see (null: all); <paramref name="keyPositions"/> are the memory keys' positions.
     /// </summary>
     void RecordCrossAttention(int layer, Tensor q, Tensor k, bool hasNull, Tensor? visible, long[] keyPositions, int start);
+
+    /// <summary>y (B, T, d): what cross-attention of block <paramref name="layer"/> adds to the residual stream (teacher-forced forward).</summary>
+    void RecordCrossOutput(int layer, Tensor y) { }
 }
 
 /// <summary>

@@ -103,7 +103,9 @@ public sealed class StaggeredCrossAttention : nn.Module
         }
         var queryPos = torch.arange(start, start + t, dtype: ScalarType.Int64, device: x.device);
         var visible = VisibleKeys(queryPos, keyPos, _lag, _window);                        // (T, Tk)
-        return Attend(x, start, k, v, visible, rope, layer, keyPos).MoveToOuterDisposeScope();
+        var y = Attend(x, start, k, v, visible, rope, layer, keyPos);                       // (B, T, d)
+        ActivationObservers.Current?.RecordCrossOutput(layer, y);
+        return y.MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -95,6 +95,8 @@ public sealed class Trainer : IDisposable
             resumed = true;
         }
         metrics.TruncateAfter(start);
+        var diagnostics = c.Model.IsBaseline ? null : new CrossDiagnosticsLog(_run.Path);
+        diagnostics?.TruncateAfter(start);
 
         int total = c.TotalSteps;
         double flopsPerToken = FlopCounter.TrainingFlopsPerToken(c.Model, c.ContextLength);
@@ -122,6 +124,7 @@ public sealed class Trainer : IDisposable
                 var (valLoss, ppl, bpb) = Evaluate();
                 row = row with { ValLoss = valLoss, ValPerplexity = ppl, ValBitsPerByte = bpb };
                 if (best is null || valLoss < best) { best = valLoss; bestStep = step + 1; improved = true; }
+                diagnostics?.Append(step + 1, DiagnoseCrossAttention());
             }
             metrics.Append(row);
             TestHooks.StepDone(step + 1);
@@ -242,6 +245,14 @@ public sealed class Trainer : IDisposable
         }
         double loss = nll / Math.Max(1, count);
         return (loss, Math.Exp(loss), loss / Math.Log(2) / _val.BytesPerToken);
+    }
+
+    /// <summary>What each cross-attention layer adds, on the first validation window (<see cref="CrossOutputDiagnostic"/>); no RNG is drawn.</summary>
+    IReadOnlyList<CrossOutputStats> DiagnoseCrossAttention()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (x, y) = _val!.Windows(_config.BatchSize, _config.ContextLength, 1, _device).First();
+        return CrossOutputDiagnostic.Measure(Model, x, y);
     }
 
     public void Dispose() { Model.Dispose(); Optimizer.Dispose(); }
