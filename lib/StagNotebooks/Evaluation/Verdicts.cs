@@ -176,7 +176,8 @@ public static class Verdicts
     public static IReadOnlyList<VerdictResult> Correct(IReadOnlyList<VerdictResult> family, Correction correction = Correction.Holm)
     {
         var adjusted = Adjust(family.Select(r => r.P).ToList(), correction);
-        string used = correction == Correction.None ? "uncorrected" : $"Holm over {adjusted.Count(p => !double.IsNaN(p))} claims";
+        int tests = adjusted.Count(p => !double.IsNaN(p));
+        string used = correction == Correction.None ? "uncorrected" : tests == 0 ? "none (no claim has an interval)" : $"Holm over {tests} claims";
         return family.Select((r, i) => r with { PCorrected = adjusted[i], CorrectionUsed = used, Label = Label(r.Difference, adjusted[i]) }).ToList();
     }
 

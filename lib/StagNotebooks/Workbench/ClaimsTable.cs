@@ -96,7 +96,8 @@ public static class ClaimsTable
         int Col(string name) => VerdictColumns.ToList().IndexOf(name);
         var p = cells[Col("p")].Select(Verdicts.ParsePValue).ToList();
         var adjusted = Verdicts.Adjust(p);
-        string used = $"Holm over {adjusted.Count(x => !double.IsNaN(x))} claims of the series";
+        int tests = adjusted.Count(x => !double.IsNaN(x));
+        string used = tests == 0 ? "none (no claim has an interval)" : $"Holm over {tests} claims of the series";
         for (int r = 0; r < p.Count; r++)
         {
             cells[Col("p corrected")][r] = Verdicts.PValue(adjusted[r]);

@@ -25,6 +25,10 @@ public static class QualityGap
             "residual projections are scaled for depth 2·p·h although each stream only runs through h blocks: scale by the stream's own depth"),
         new GapHypothesis(new TrainingArm("separate-2xh+null-decay", Control, new[] { "DecayNullSlots=true" }),
             "weight decay pulls the null slots (what position 0 attends to) to zero; the default stopped decaying them — put the decay back to see whether it mattered"),
+        new GapHypothesis(new TrainingArm("separate-2xh+cross-gate", Control, new[] { "Model.CrossGate=PerLayer" }),
+            "early, diffuse full-window cross-attention averages the memory into a constant vector that AdamW grows into a unigram bias, drowning the current token: gate its output with tanh(g), g = 0 at the start"),
+        new GapHypothesis(new TrainingArm("separate-2xh+cross-lr0.1", Control, new[] { "CrossAttentionLrScale=0.1" }),
+            "the same bias channel grows because the learning rate is large for it: train cross-attention at a tenth of the learning rate"),
     };
 
     /// <summary>The arms to train: baseline h, the unchanged separate 2×h, then one arm per hypothesis.</summary>

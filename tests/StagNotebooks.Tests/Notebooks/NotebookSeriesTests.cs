@@ -24,7 +24,7 @@ public class NotebookSeriesTests
         var runs = NotebookSeries.Run(TestPaths.Repo("notebooks"), parameters, dir.File("executed"));
         foreach (var run in runs) NotebookValidity.AssertValid(run.Output);
         Assert.Equal(notebooks.Count, runs.Count);
-        foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/smoke/validation-loss.html", "03-training/smoke/verdicts.md",
+        foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/smoke/validation-loss.html", "03-training/smoke/verdicts.md", "03-training/smoke/cross-diagnostics.md", "03-training/smoke/cross-constant-share.html",
                                      "04-quality/smoke/tasks.md", "05-window/smoke/window-quality.csv", "05-window/smoke/verdicts.md", "06-decode-latency/tiny-baseline/table2.csv",
                                      "06-decode-latency/tiny-baseline/compared-with-paper.csv", "06-decode-latency/tiny-baseline/gpu-prediction.csv",
                                      "07-recurrent/smoke/free-running.md", "07-recurrent/smoke/verdicts.md", "08-more-stacks/smoke/stacks-loss.html", "08-more-stacks/smoke/verdicts.md", "09-probing/smoke/cka.html",
