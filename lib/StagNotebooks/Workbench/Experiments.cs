@@ -28,11 +28,15 @@ public static class Experiments
     public static TrainConfig Config(string preset, string variant, PackedDataset data, long seed = 1, IEnumerable<string>? overrides = null) =>
         Config(preset, variant, data.Manifest.VocabSize, seed, overrides);
 
-    /// <summary>As above for a vocabulary size: the one place a (preset, variant, seed, overrides) becomes a run's config.</summary>
-    public static TrainConfig Config(string preset, string variant, int vocab, long seed = 1, IEnumerable<string>? overrides = null)
+    /// <summary>
+    /// As above for a vocabulary size: the one place a (preset, variant, seed, overrides) becomes a run's config.
+    /// <paramref name="h"/>: the layers per stack the variant is made from (null: the preset's).
+    /// </summary>
+    public static TrainConfig Config(string preset, string variant, int vocab, long seed = 1, IEnumerable<string>? overrides = null, int? h = null)
     {
         var p = TrainingPresets.Get(preset);
-        var c = p with { Model = ModelVariants.Apply(p.Model with { VocabSize = vocab }, variant), Seed = seed };
+        var model = p.Model with { VocabSize = vocab, LayersPerStack = h ?? p.Model.LayersPerStack };
+        var c = p with { Model = ModelVariants.Apply(model, variant), Seed = seed };
         var list = overrides?.ToList();
         return (list is { Count: > 0 } ? c.WithOverrides(list) : c).Validate();
     }
@@ -91,8 +95,9 @@ public static class Experiments
 
     /// <summary>Trains every arm (a variant changed by overrides, under its own label) for every seed (reusing finished runs).</summary>
     /// <exception cref="ArgumentException">an unknown or unavailable <paramref name="device"/>, named, before anything is trained or reused</exception>
+    /// <param name="firstSeed">the first seed (then firstSeed + 1, …): 1 for the judged series; a sweep uses held-out seeds</param>
     public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null,
-                                                  string device = "auto")
+                                                  string device = "auto", int firstSeed = 1)
     {
         TorchRuntime.ResolveDevice(device);   // a bad device is an error now, also when every run would be reused
         var list = new List<Trained>();
@@ -100,9 +105,9 @@ public static class Experiments
         {
             var v = arm.Label;
             var runs = new List<TrainResult>();
-            for (int s = 1; s <= seeds; s++)
+            for (int s = firstSeed; s < firstSeed + seeds; s++)
             {
-                var config = Experiments.Config(preset, arm.Variant, data, seed: s, overrides: arm.Overrides);
+                var config = Experiments.Config(preset, arm.Variant, data.Manifest.VocabSize, seed: s, overrides: arm.Overrides, h: arm.H);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var live = log is null ? null : new LiveProgress(Console.Out);   // a live line in the notebook while a run trains
                 var r = Experiments.Train(config, v, data, runsRoot, progress: p =>

@@ -1,0 +1,82 @@
+using System.Globalization;
+using Microsoft.Data.Analysis;
+using StagNotebooks.Data;
+using StagNotebooks.Evaluation;
+using StagNotebooks.Reporting;
+using StagNotebooks.Training;
+
+namespace StagNotebooks.Workbench;
+
+/// <summary>One (variant, peak learning rate) cell of a sweep: its runs, one per held-out seed.</summary>
+public sealed record SweepCell(string Variant, double LearningRate, Trained Runs)
+{
+    public ArmStats Loss => ArmStats.Of(Runs.Label, Runs.Seeds.Select(r => r.BestValLoss ?? double.NaN).ToList());
+}
+
+/// <summary>
+/// Each arm at its own learning rate (STAGFORMER.md §7). Every variant trains at every peak rate (the minimum rate
+/// keeps the preset's ratio to it) on <b>held-out seeds</b> (<see cref="FirstSeed"/> on), so the seeds a claim is
+/// judged on play no part in choosing its rate; the rate with the lowest mean best validation loss is the arm's.
+/// </summary>
+public static class LearningRateSweep
+{
+    /// <summary>Sweep seeds start here; the judged series uses seeds 1, 2, 3, …</summary>
+    public const int FirstSeed = 101;
+
+    /// <summary>The default rates: the preset's ×0.5, ×1, ×2 (a span of ×4).</summary>
+    public static IReadOnlyList<double> DefaultRates(string preset)
+    {
+        double lr = TrainingPresets.Get(preset).LearningRate;
+        return new[] { lr / 2, lr, lr * 2 };
+    }
+
+    public static string Label(string variant, double rate) => $"{variant}@lr{rate.ToString("G3", CultureInfo.InvariantCulture)}";
+
+    /// <summary>The arm of <paramref name="variant"/> at peak rate <paramref name="rate"/> (minimum rate scaled with it).</summary>
+    public static TrainingArm Arm(string preset, string variant, double rate, string? label = null)
+    {
+        var p = TrainingPresets.Get(preset);
+        double min = p.MinLearningRate * rate / p.LearningRate;
+        return new TrainingArm(label ?? Label(variant, rate), variant, new[]
+        {
+            "LearningRate=" + rate.ToString("R", CultureInfo.InvariantCulture), "MinLearningRate=" + min.ToString("R", CultureInfo.InvariantCulture),
+        });
+    }
+
+    public static IReadOnlyList<SweepCell> Run(string preset, IEnumerable<string> variants, IEnumerable<double> rates, int seeds, PackedDataset data,
+                                               string? runsRoot = null, Action<string>? log = null, string device = "auto")
+    {
+        var rs = rates.ToList();
+        if (rs.Count < 2 || rs.Any(r => !(r > 0))) throw new ArgumentException($"a sweep needs at least two positive rates (got {string.Join(", ", rs)})");
+        if (seeds < 2) throw new ArgumentException($"a sweep needs at least 2 seeds to tell rates apart (got {seeds})");
+        var cells = new List<SweepCell>();
+        foreach (var v in variants)
+            foreach (var r in rs)
+            {
+                var trained = Experiments.TrainAll(preset, new[] { Arm(preset, v, r) }, seeds, data, runsRoot, log, device, firstSeed: FirstSeed)[0];
+                cells.Add(new SweepCell(v, r, trained));
+            }
+        return cells;
+    }
+
+    /// <summary>Each variant's rate with the lowest mean best validation loss.</summary>
+    public static IReadOnlyDictionary<string, double> Best(IReadOnlyList<SweepCell> cells) =>
+        cells.GroupBy(c => c.Variant).ToDictionary(g => g.Key, g => g.OrderBy(c => c.Loss.Mean).First().LearningRate);
+
+    /// <summary>Best validation loss against the peak rate (log axis), one line per variant, sd over seeds as error bars.</summary>
+    public static Figure Chart(IReadOnlyList<SweepCell> cells) =>
+        Charts.Lines($"Learning-rate sweep (held-out seeds from {FirstSeed})", "peak learning rate", "best validation loss (nats/token)",
+            cells.GroupBy(c => c.Variant).Select(g => new Series(g.Key, g.Select(c => c.LearningRate).ToList(), g.Select(c => c.Loss.Mean).ToList(),
+                g.Select(c => double.IsNaN(c.Loss.Sd) ? 0 : c.Loss.Sd).ToList(), "lines+markers")), logX: true);
+
+    public static DataFrame Table(IReadOnlyList<SweepCell> cells)
+    {
+        var best = Best(cells);
+        return new DataFrame(
+            new StringDataFrameColumn("variant", cells.Select(c => c.Variant)),
+            new StringDataFrameColumn("peak learning rate", cells.Select(c => c.LearningRate.ToString("G3", CultureInfo.InvariantCulture))),
+            new StringDataFrameColumn("best val loss (mean ± sd)", cells.Select(c => $"{Verdicts.Number(c.Loss.Mean)}{(double.IsNaN(c.Loss.Sd) ? "" : $" ± {Verdicts.Number(c.Loss.Sd, 2)}")}")),
+            new Int32DataFrameColumn("seeds", cells.Select(c => c.Loss.Seeds)),
+            new StringDataFrameColumn("chosen", cells.Select(c => best[c.Variant] == c.LearningRate ? "yes" : "")));
+    }
+}
