@@ -56,7 +56,10 @@ public static class NotebookSeries
         return literal.Length >= 2 && literal[0] == '"' && literal[^1] == '"' ? literal[1..^1] : literal;
     }
 
-    /// <summary>Runs every notebook in order, each on its own fresh kernel; executed copies go to <paramref name="outputFolder"/>.</summary>
+    /// <summary>
+    /// Runs every notebook in order, each on its own fresh kernel; executed copies go to <paramref name="outputFolder"/>,
+    /// and beside each its receipt (&lt;notebook&gt;.receipt.json: where its set-up said it writes; see <see cref="ReceiptOf"/>).
+    /// </summary>
     public static IReadOnlyList<NotebookRun> Run(string folder, IReadOnlyDictionary<string, string> parameters, string outputFolder, TextWriter? log = null)
     {
         Directory.CreateDirectory(outputFolder);
@@ -64,10 +67,23 @@ public static class NotebookSeries
         foreach (var nb in Notebooks(folder))
         {
             log?.WriteLine($"▶ {Path.GetFileName(nb)}");
-            var run = NotebookRunner.Run(nb, Applicable(nb, parameters), Path.Combine(outputFolder, Path.GetFileName(nb)), log);
+            var receipt = ReceiptPath(outputFolder, nb);
+            File.Delete(receipt);   // an earlier run's receipt must not stand for this one
+            var before = Environment.GetEnvironmentVariable(Workbench.NotebookSession.ReceiptVariable);
+            Environment.SetEnvironmentVariable(Workbench.NotebookSession.ReceiptVariable, receipt);   // one notebook at a time in this process
+            NotebookRun run;
+            try { run = NotebookRunner.Run(nb, Applicable(nb, parameters), Path.Combine(outputFolder, Path.GetFileName(nb)), log); }
+            finally { Environment.SetEnvironmentVariable(Workbench.NotebookSession.ReceiptVariable, before); }
             log?.WriteLine($"  done in {run.TotalSeconds:F1} s → {run.Output}");
             runs.Add(run);
         }
         return runs;
     }
+
+    /// <summary>Where a series run keeps a notebook's receipt: beside its executed copy.</summary>
+    public static string ReceiptPath(string outputFolder, string notebook) =>
+        Path.Combine(outputFolder, Path.GetFileNameWithoutExtension(notebook) + ".receipt.json");
+
+    /// <summary>The receipt a series run into <paramref name="outputFolder"/> kept for <paramref name="notebook"/> (null: its set-up never ran).</summary>
+    public static Workbench.NotebookReceipt? ReceiptOf(string outputFolder, string notebook) => Workbench.NotebookReceipt.Read(ReceiptPath(outputFolder, notebook));
 }

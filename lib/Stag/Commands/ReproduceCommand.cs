@@ -44,6 +44,9 @@ public sealed class ReproduceCommand : ICommand
         var threads = args.Has("threads") ? args.GetInt("threads", 0).ToString() : null;
         var only = args.All("only");
         args.RejectUnknown();
+        string seriesLeaf;
+        try { seriesLeaf = FigureFolder.Leaf(parameters["Preset"], int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture)); }
+        catch (ArgumentException e) { throw new CliException($"--preset/--seeds: {e.Message}"); }
         var output = Path.Combine(RepoPaths.Figures, "notebooks");
         Directory.CreateDirectory(output);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -55,7 +58,8 @@ public sealed class ReproduceCommand : ICommand
         foreach (var nb in notebooks)
         {
             Console.WriteLine($"▶ {Path.GetFileName(nb)}");
-            var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), Path.Combine(output, Path.GetFileName(nb)), threads);
+            var receipt = ReceiptPath(output, nb, seriesLeaf);
+            var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), Path.Combine(output, Path.GetFileName(nb)), threads, receipt);
             memory.Add((Path.GetFileName(nb), seconds, peak));
             Console.WriteLine($"  {seconds:F0} s, peak resident memory {peak / 1024:F2} GB");
             WriteMemory(Path.Combine(output, "reproduce-memory.csv"), parameters["Preset"], memory);
@@ -66,7 +70,7 @@ public sealed class ReproduceCommand : ICommand
             }
         }
         ClaimsRollup claims;
-        try { claims = WriteClaims(series, parameters); }
+        try { claims = WriteClaims(series, parameters, output); }
         catch (InvalidDataException e)
         {
             Console.Error.WriteLine($"stag reproduce: the notebooks ran, but the claims table could not be built: {e.Message}");
@@ -84,29 +88,30 @@ public sealed class ReproduceCommand : ICommand
 
     /// <summary>
     /// The roll-up of every notebook's verdicts.csv for this run's preset and seeds, under the figures root the
-    /// notebooks wrote to (FiguresRoot when given). A notebook with presets of its own (11-synthetic: SynthPreset,
-    /// SynthSeeds) is read from the folder those name.
+    /// notebooks wrote to (FiguresRoot when given). Where a notebook wrote is what it said in its receipt
+    /// (<see cref="NotebookSession.ReceiptVariable"/>): a notebook with presets of its own (11-synthetic) wrote to
+    /// the folder those name. A notebook without a receipt for this series is looked for in the series' folder.
     /// </summary>
-    static ClaimsRollup WriteClaims(IReadOnlyList<string> notebooks, IReadOnlyDictionary<string, string> parameters)
+    static ClaimsRollup WriteClaims(IReadOnlyList<string> notebooks, IReadOnlyDictionary<string, string> parameters, string output)
     {
         var root = parameters.TryGetValue("FiguresRoot", out var r) && r != "" ? r : RepoPaths.Figures;
-        var leafOf = new Dictionary<string, string>();
-        foreach (var nb in notebooks)
-        {
-            if (NotebookSeries.Effective(nb, "Preset", parameters) is null && NotebookSeries.Effective(nb, "SynthPreset", parameters) is string synth)
-            {
-                var seeds = NotebookSeries.Effective(nb, "SynthSeeds", parameters) ?? "1";
-                leafOf[Path.GetFileNameWithoutExtension(nb)] = FigureFolder.Leaf(synth, int.Parse(seeds, System.Globalization.CultureInfo.InvariantCulture));
-            }
-        }
-        return ClaimsTable.Write(root, parameters["Preset"], int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture), leafOf);
+        var (preset, seeds) = (parameters["Preset"], int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture));
+        var leaf = FigureFolder.Leaf(preset, seeds);
+        var receipts = notebooks.Select(nb => NotebookReceipt.Read(ReceiptPath(output, nb, leaf)));
+        return ClaimsTable.Write(root, preset, seeds, NotebookReceipt.LeafOverrides(receipts, leaf));
     }
 
+    /// <summary>figures/notebooks/&lt;notebook&gt;.&lt;series leaf&gt;.receipt.json: where a notebook of this series said it wrote.</summary>
+    static string ReceiptPath(string output, string notebook, string seriesLeaf) =>
+        Path.Combine(output, $"{Path.GetFileNameWithoutExtension(notebook)}.{seriesLeaf}.receipt.json");
+
     /// <summary>`stag notebook run` in a child process: one notebook, one kernel, one process, all released at its exit.</summary>
-    static (int Code, double Seconds, double PeakMB) RunChild(string notebook, IReadOnlyDictionary<string, string> parameters, string output, string? threads)
+    static (int Code, double Seconds, double PeakMB) RunChild(string notebook, IReadOnlyDictionary<string, string> parameters, string output, string? threads, string receipt)
     {
         var self = Environment.ProcessPath!;
         var psi = new System.Diagnostics.ProcessStartInfo(self) { UseShellExecute = false };
+        File.Delete(receipt);   // a receipt from an earlier run of this notebook must not stand for this one
+        psi.Environment[NotebookSession.ReceiptVariable] = receipt;
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(ReproduceCommand).Assembly.Location);   // run as `dotnet stag.dll`
         foreach (var a in new[] { "notebook", "run", notebook, "--out", output }) psi.ArgumentList.Add(a);
         if (threads != null) { psi.ArgumentList.Add("--threads"); psi.ArgumentList.Add(threads); }

@@ -40,8 +40,14 @@ public class NotebookSeriesTests
             if (text.Contains("Plotly.newPlot(")) Assert.True(text.Contains("plotly.js v2"), $"{run.Output}: figures without plotly.js");
         }
         Assert.True(Directory.GetDirectories(dir.File("runs")).Length >= 8, "the series trains its models into RunsRoot");
+        // Each notebook's set-up said where it writes; 11-synthetic, with presets of its own, wrote elsewhere.
+        var receipts = notebooks.Select(n => NotebookSeries.ReceiptOf(dir.File("executed"), n)).ToList();
+        Assert.All(receipts, r => Assert.NotNull(r));
+        Assert.Equal(dir.File("figures/03-training/smoke"), receipts[3]!.Figures);
+        var leafOf = Workbench.NotebookReceipt.LeafOverrides(receipts, "smoke");
+        Assert.Equal(new Dictionary<string, string> { ["06-decode-latency"] = "tiny-baseline", ["11-synthetic"] = "synth-smoke" }, leafOf);
         // The roll-up `stag reproduce` writes: every notebook's verdicts, 11-synthetic's from its own preset's folder.
-        var claims = Workbench.ClaimsTable.Write(dir.File("figures"), "smoke", 1, new Dictionary<string, string> { ["11-synthetic"] = "synth-smoke" });
+        var claims = Workbench.ClaimsTable.Write(dir.File("figures"), "smoke", 1, leafOf);
         Assert.Equal(new[] { "03-training", "05-window", "07-recurrent", "08-more-stacks", "10-beyond", "11-synthetic" }, claims.Notebooks);
         Assert.True(File.Exists(dir.File("figures/claims/smoke.md")));
         Assert.Equal(claims.Table.Rows.Count, claims.Counts.Values.Sum());

@@ -29,7 +29,19 @@ public class DeviceReachesTrainingTests
     }
 
     [Fact]
-    public void A_notebooks_Device_parameter_reaches_its_training_cell()
+    public void A_notebook_run_with_Device_cpu_trains_on_cpu()
+    {
+        using var tmp = new TestPaths.TempDir();
+        NotebookRunner.Run(TestPaths.Repo("notebooks/09-probing.ipynb"),
+            new Dictionary<string, string> { ["Preset"] = "smoke", ["Device"] = "cpu", ["RunsRoot"] = tmp.File("runs"), ["FiguresRoot"] = tmp.File("figures") },
+            outputPath: tmp.File("out.ipynb"));
+        var done = Directory.GetFiles(tmp.File("runs"), "done.json", SearchOption.AllDirectories);
+        Assert.NotEmpty(done);
+        Assert.All(done, d => Assert.Equal("cpu", System.Text.Json.JsonDocument.Parse(File.ReadAllText(d)).RootElement.GetProperty("device").GetString()));
+    }
+
+    [Fact]
+    public void A_notebooks_Device_parameter_is_checked_by_its_set_up_line()
     {
         if (torch.cuda.is_available()) return;   // the check needs a device this machine lacks
         using var tmp = new TestPaths.TempDir();
@@ -38,10 +50,10 @@ public class DeviceReachesTrainingTests
             new Dictionary<string, string> { ["Preset"] = "smoke", ["Device"] = "cuda", ["RunsRoot"] = tmp.File("runs"), ["FiguresRoot"] = tmp.File("figures") },
             outputPath: tmp.File("out.ipynb")));
         Assert.Contains("--device cuda: CUDA is not available", e.Message);
-        // The failing cell is the training cell: the only one with an error output.
+        // The failing cell is the set-up cell, before any training: the only one with an error output.
         var failed = NotebookDocument.Load(tmp.File("out.ipynb")).Cells
             .Where(c => c!["outputs"] is System.Text.Json.Nodes.JsonArray outs && outs.Any(o => o!["output_type"]!.GetValue<string>() == "error")).ToList();
-        Assert.Contains("Experiments.TrainAll(", Assert.Single(failed)!["source"]!.ToJsonString());
+        Assert.Contains("var nb = Setup(", Assert.Single(failed)!["source"]!.ToJsonString());
         // … and it failed before training: nothing was trained on another device instead.
         Assert.Empty(Directory.Exists(tmp.File("runs")) ? Directory.GetFiles(tmp.File("runs"), "done.json", SearchOption.AllDirectories) : Array.Empty<string>());
     }
