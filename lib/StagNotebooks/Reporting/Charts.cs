@@ -2,8 +2,13 @@ using System.Text.Json.Nodes;
 
 namespace StagNotebooks.Reporting;
 
-/// <summary>One line of a line chart; <paramref name="ErrorY"/> draws error bars (e.g. the sd over seeds).</summary>
-public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, IReadOnlyList<double>? ErrorY = null, string Mode = "lines");
+/// <summary>
+/// One line of a line chart. <paramref name="ErrorY"/> is its spread (e.g. the sd over seeds): a shaded band around
+/// a line, error bars on markers-only series. <paramref name="Dash"/> (plotly's "dash", "dot", …) keeps a line visible
+/// where it lies on another; <paramref name="SecondAxis"/> puts it on the right-hand axis (another unit).
+/// </summary>
+public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, IReadOnlyList<double>? ErrorY = null, string Mode = "lines",
+                            string? Dash = null, bool SecondAxis = false);
 
 /// <summary>
 /// plotly.js figures from C# (see <see cref="Figure"/> for why not Plotly.NET's objects): traces and layout set
@@ -21,8 +26,9 @@ public static class Charts
         foreach (var t in traces) figure.Data.Add(t);
         var layout = figure.Layout;
         layout["title"] = Text(title);
-        layout["xaxis"] = new JsonObject { ["title"] = Text(xTitle) };
-        layout["yaxis"] = new JsonObject { ["title"] = Text(yTitle) };
+        // automargin: long or rotated category labels push the axis title out instead of running under it or off the picture
+        layout["xaxis"] = new JsonObject { ["title"] = Text(xTitle), ["automargin"] = true };
+        layout["yaxis"] = new JsonObject { ["title"] = Text(yTitle), ["automargin"] = true };
         layout["showlegend"] = true;
         layout["width"] = 900;
         layout["height"] = 520;
@@ -30,36 +36,130 @@ public static class Charts
         return figure;
     }
 
-    public static Figure Lines(string title, string xTitle, string yTitle, IEnumerable<Series> series, bool logX = false, bool logY = false) =>
-        Finish(series.Select(s =>
+    /// <summary>
+    /// Lines (x, y) per series. On a log x axis the ticks are the data's own x values (no cluttered minor labels);
+    /// <paramref name="y2Title"/> names the right-hand axis of series with <see cref="Series.SecondAxis"/>.
+    /// </summary>
+    public static Figure Lines(string title, string xTitle, string yTitle, IEnumerable<Series> series, bool logX = false, bool logY = false, string? y2Title = null)
+    {
+        var list = series.ToList();
+        return Finish(list.SelectMany(LineTraces), title, xTitle, yTitle, layout =>
         {
-            var t = new JsonObject { ["type"] = "scatter", ["name"] = s.Name, ["x"] = Array(s.X), ["y"] = Array(s.Y), ["mode"] = s.Mode };
-            if (s.ErrorY is { } e) t["error_y"] = new JsonObject { ["type"] = "data", ["array"] = Array(e), ["visible"] = true };
-            return t;
-        }), title, xTitle, yTitle, layout =>
-        {
-            if (logX) layout["xaxis"]!["type"] = "log";
+            if (logX)
+            {
+                var ticks = list.SelectMany(s => s.X).Where(x => x > 0).Distinct().Order().ToList();
+                layout["xaxis"]!["type"] = "log";
+                if (ticks.Count is > 0 and <= 12) { layout["xaxis"]!["tickvals"] = Array(ticks); layout["xaxis"]!["ticktext"] = Array(ticks.Select(Tick)); }
+            }
             if (logY) layout["yaxis"]!["type"] = "log";
+            if (list.Any(s => s.SecondAxis))
+                layout["yaxis2"] = new JsonObject { ["title"] = Text(y2Title ?? ""), ["overlaying"] = "y", ["side"] = "right", ["automargin"] = true };
+            layout["legend"] = new JsonObject { ["orientation"] = "h", ["y"] = -0.2 };   // below the plot: long names do not squeeze it
         });
+    }
 
-    /// <summary>Grouped bars: one bar group per category, one bar per series (values[series][category]).</summary>
+    static string Tick(double x) => x.ToString(x >= 1000 ? "#,0" : "0.###", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A series' traces: its spread as a band (two bounding traces, the lower one filled up to the upper) under its line.</summary>
+    static IEnumerable<JsonObject> LineTraces(Series s, int index)
+    {
+        var axis = s.SecondAxis ? "y2" : "y";
+        var band = s.ErrorY is { } e && s.Mode.Contains("lines", StringComparison.Ordinal);
+        if (band)
+        {
+            var e2 = s.ErrorY!;
+            JsonObject Bound(Func<int, double> y, bool fill) => new()
+            {
+                ["type"] = "scatter", ["x"] = Array(s.X), ["y"] = Array(Enumerable.Range(0, s.Y.Count).Select(y)), ["mode"] = "lines", ["yaxis"] = axis,
+                ["line"] = new JsonObject { ["width"] = 0 }, ["showlegend"] = false, ["hoverinfo"] = "skip", ["legendgroup"] = s.Name,
+                ["fill"] = fill ? "tonexty" : "none",
+            };
+            yield return Bound(i => s.Y[i] + e2[i], false);
+            var lower = Bound(i => s.Y[i] - e2[i], true);
+            lower["fillcolor"] = "rgba(120,120,120,0.18)";
+            yield return lower;
+        }
+        var t = new JsonObject { ["type"] = "scatter", ["name"] = s.Name, ["x"] = Array(s.X), ["y"] = Array(s.Y), ["mode"] = s.Mode, ["yaxis"] = axis, ["legendgroup"] = s.Name };
+        if (s.ErrorY is { } err && !band) t["error_y"] = new JsonObject { ["type"] = "data", ["array"] = Array(err), ["visible"] = true };
+        if (s.Dash is { } dash) t["line"] = new JsonObject { ["dash"] = dash, ["width"] = 3 };
+        yield return t;
+    }
+
+    /// <summary>
+    /// Grouped bars: one bar group per category, one bar per series (values[series][category]). With
+    /// <paramref name="fromZero"/> false the value axis spans the data (and its error bars) with a margin, so
+    /// differences of a tenth of a nat on a loss of 4 are visible; the axis title should then say so.
+    /// </summary>
     public static Figure Bars(string title, string xTitle, string yTitle, IReadOnlyList<string> categories,
-                                    IEnumerable<(string Name, IReadOnlyList<double> Values, IReadOnlyList<double>? Errors)> series) =>
-        Finish(series.Select(s =>
+                                    IEnumerable<(string Name, IReadOnlyList<double> Values, IReadOnlyList<double>? Errors)> series, bool fromZero = true)
+    {
+        var list = series.ToList();
+        return Finish(list.Select(s =>
         {
             var t = new JsonObject { ["type"] = "bar", ["name"] = s.Name, ["x"] = Array(categories), ["y"] = Array(s.Values) };
             if (s.Errors is { } e) t["error_y"] = new JsonObject { ["type"] = "data", ["array"] = Array(e), ["visible"] = true };
             return t;
-        }), title, xTitle, yTitle, layout => layout["barmode"] = "group");
+        }), title, xTitle, yTitle, layout =>
+        {
+            layout["barmode"] = "group";
+            var ends = list.SelectMany(s => s.Values.Select((v, i) => (v, e: s.Errors?[i] ?? 0))).Where(p => double.IsFinite(p.v)).ToList();
+            if (!fromZero && ends.Count > 0)
+            {
+                double lo = ends.Min(p => p.v - (double.IsFinite(p.e) ? p.e : 0)), hi = ends.Max(p => p.v + (double.IsFinite(p.e) ? p.e : 0));
+                double pad = Math.Max((hi - lo) * 0.15, Math.Abs(hi) * 1e-3);
+                layout["yaxis"]!["range"] = Array(new[] { lo - pad, hi + pad });
+            }
+        });
+    }
 
-    /// <summary>A heatmap of z[row][column] with labelled axes (e.g. attention: query rows, key columns).</summary>
-    public static Figure Heatmap(string title, string xTitle, string yTitle, double[][] z, IReadOnlyList<string> xLabels, IReadOnlyList<string> yLabels, string colorscale = "Viridis")
+    /// <summary>
+    /// A heatmap of z[row][column] with labelled axes (e.g. attention: query rows, key columns). <paramref name="zMin"/>
+    /// and <paramref name="zMax"/> fix the colour scale to the quantity's own range (CKA: 0–1) instead of the data's;
+    /// <paramref name="valueFormat"/> (a d3 format such as ".3f") writes each cell's value in it.
+    /// </summary>
+    public static Figure Heatmap(string title, string xTitle, string yTitle, double[][] z, IReadOnlyList<string> xLabels, IReadOnlyList<string> yLabels,
+                                 string colorscale = "Viridis", double? zMin = null, double? zMax = null, string? valueFormat = null)
     {
         var t = new JsonObject
         {
             ["type"] = "heatmap", ["name"] = title, ["z"] = new JsonArray(z.Select(row => (JsonNode?)Array(row)).ToArray()),
             ["x"] = Array(xLabels), ["y"] = Array(yLabels), ["colorscale"] = colorscale,
         };
-        return Finish(new[] { t }, title, xTitle, yTitle, layout => layout["yaxis"]!["autorange"] = "reversed");
+        if (zMin is { } lo) t["zmin"] = lo;
+        if (zMax is { } hi) t["zmax"] = hi;
+        if (valueFormat is { } f) t["texttemplate"] = $"%{{z:{f}}}";
+        return Finish(new[] { t }, title, xTitle, yTitle, layout => AllLabels(layout, xLabels.Count, yLabels.Count));
+    }
+
+    /// <summary>
+    /// A yes/no picture (e.g. which keys a query may see: visible[row][column] is 1 or 0): two colours, a legend of
+    /// the two meanings instead of a continuous colour bar, thin gaps between cells, every position labelled.
+    /// </summary>
+    public static Figure Mask(string title, string xTitle, string yTitle, double[][] visible, IReadOnlyList<string> xLabels, IReadOnlyList<string> yLabels,
+                              string yes = "visible", string no = "hidden")
+    {
+        var t = new JsonObject
+        {
+            ["type"] = "heatmap", ["name"] = title, ["z"] = new JsonArray(visible.Select(row => (JsonNode?)Array(row)).ToArray()),
+            ["x"] = Array(xLabels), ["y"] = Array(yLabels), ["zmin"] = 0, ["zmax"] = 1, ["xgap"] = 1, ["ygap"] = 1,
+            ["colorscale"] = new JsonArray(new JsonArray(0, "#e8e8e8"), new JsonArray(0.5, "#e8e8e8"), new JsonArray(0.5, "#2b6cb0"), new JsonArray(1, "#2b6cb0")),
+            ["colorbar"] = new JsonObject { ["tickvals"] = Array(new[] { 0.25, 0.75 }), ["ticktext"] = Array(new[] { no, yes }), ["len"] = 0.3 },
+            ["hovertemplate"] = "query %{y}, key %{x}: %{z}<extra></extra>",
+        };
+        return Finish(new[] { t }, title, xTitle, yTitle, layout =>
+        {
+            AllLabels(layout, xLabels.Count, yLabels.Count);
+            layout["showlegend"] = false;
+            layout["width"] = 620; layout["height"] = 560;
+        });
+    }
+
+    // Rows top-down like a matrix; every label shown (plotly would otherwise drop every other one).
+    static void AllLabels(JsonObject layout, int columns, int rows)
+    {
+        layout["yaxis"]!["autorange"] = "reversed";
+        layout["xaxis"]!["dtick"] = 1;
+        layout["yaxis"]!["dtick"] = 1;
+        if (columns > 24 || rows > 24) { layout["xaxis"]!["tickfont"] = new JsonObject { ["size"] = 9 }; layout["yaxis"]!["tickfont"] = new JsonObject { ["size"] = 9 }; }
     }
 }

@@ -14,9 +14,10 @@ public sealed record Provenance(string Preset, int Seeds, string Commit, string?
 {
     public static Provenance Of(string preset, int seeds, string? source = null) => new(preset, seeds, GitCommit.Current, source);
 
-    /// <summary>"preset cpu-small · 3 seeds · commit 1a2b3c4d5e6f" (plus the source, e.g. the notebook).</summary>
-    public string Line => string.Create(CultureInfo.InvariantCulture,
-        $"preset {Preset} · {Seeds} seed{(Seeds == 1 ? "" : "s")} · commit {Commit}{(Source is null ? "" : $" · {Source}")}");
+    /// <summary>"preset cpu-small · 3 seeds · commit 1a2b3c4d5e6f" (plus the source, e.g. the notebook); without a preset (a figure no training made) only the commit and source.</summary>
+    public string Line => Preset == ""
+        ? $"commit {Commit}{(Source is null ? "" : $" · {Source}")}"
+        : string.Create(CultureInfo.InvariantCulture, $"preset {Preset} · {Seeds} seed{(Seeds == 1 ? "" : "s")} · commit {Commit}{(Source is null ? "" : $" · {Source}")}");
 
     public string ToJson(string name, IEnumerable<string> files) => JsonSerializer.Serialize(new
     {

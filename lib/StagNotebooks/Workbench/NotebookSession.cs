@@ -69,7 +69,7 @@ public sealed class NotebookSession
         if (device != "auto") TorchRuntime.ResolveDevice(device);
         var root = string.IsNullOrEmpty(figuresRoot) ? RepoPaths.Figures : figuresRoot;
         var figures = preset == ""
-            ? new FigureFolder(Path.Combine(root, notebook), Provenance.Of("none", seeds, notebook))
+            ? new FigureFolder(Path.Combine(root, notebook), Provenance.Of("", seeds, notebook))
             : FigureFolder.For(root, notebook, preset, seeds);
         Directory.CreateDirectory(figures.Path);
         var runs = string.IsNullOrEmpty(runsRoot) ? Path.Combine(RepoPaths.Runs, runsSubfolder) : runsRoot;
