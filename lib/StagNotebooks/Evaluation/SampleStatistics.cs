@@ -3,6 +3,13 @@ namespace StagNotebooks.Evaluation;
 /// <summary>Mean and sample standard deviation of a handful of measurements (one per seed).</summary>
 public static class SampleStatistics
 {
+    /// <summary>The sd a table shows: NaN (shown as "no sd") for fewer than two values, where MeanSd says 0.</summary>
+    public static double TableSd(IEnumerable<double> xs)
+    {
+        var a = xs.ToArray();
+        return a.Length > 1 ? MeanSd(a).Sd : double.NaN;
+    }
+
     /// <summary>The mean and the sample sd (n − 1); the sd is 0 for a single value, so one seed draws no error bar.</summary>
     public static (double Mean, double Sd) MeanSd(IEnumerable<double> xs)
     {

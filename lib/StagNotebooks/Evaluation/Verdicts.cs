@@ -223,15 +223,8 @@ public static class Verdicts
             new StringDataFrameColumn(Columns[11], rows.Select(r => r.Reason)));
     }
 
-    // Numbers for reading: 3 significant digits, no exponent for ordinary magnitudes; p to 3 significant digits.
-    internal static string Number(double x, int digits = 3)
-    {
-        if (x == 0 || !double.IsFinite(x)) return x.ToString(CultureInfo.InvariantCulture);
-        int decimals = digits - 1 - (int)Math.Floor(Math.Log10(Math.Abs(x)));
-        double rounded = decimals >= 0 ? Math.Round(x, decimals, MidpointRounding.AwayFromZero)
-                                       : Math.Round(x / Math.Pow(10, -decimals), MidpointRounding.AwayFromZero) * Math.Pow(10, -decimals);
-        return rounded.ToString("0.##########", CultureInfo.InvariantCulture);
-    }
+    // Numbers for reading: 3 significant digits, no exponent for ordinary magnitudes (one definition: IO/NumberText).
+    internal static string Number(double x, int digits = 3) => IO.NumberText.Significant(x, digits);
 
     internal static string Signed(double x) => double.IsNaN(x) ? "n/a" : x > 0 ? "+" + Number(x) : x < 0 ? "−" + Number(-x) : "0";
 

@@ -5,10 +5,11 @@ namespace StagNotebooks.Reporting;
 /// <summary>
 /// One line of a line chart. <paramref name="ErrorY"/> is its spread (e.g. the sd over seeds): a shaded band around
 /// a line, error bars on markers-only series. <paramref name="Dash"/> (plotly's "dash", "dot", …) keeps a line visible
-/// where it lies on another; <paramref name="SecondAxis"/> puts it on the right-hand axis (another unit).
+/// where it lies on another; <paramref name="SecondAxis"/> puts it on the right-hand axis (another unit);
+/// <paramref name="ErrorBars"/> keeps error bars on a line (a few points, each its own interval, several series on one chart).
 /// </summary>
 public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, IReadOnlyList<double>? ErrorY = null, string Mode = "lines",
-                            string? Dash = null, bool SecondAxis = false);
+                            string? Dash = null, bool SecondAxis = false, bool ErrorBars = false);
 
 /// <summary>
 /// plotly.js figures from C# (see <see cref="Figure"/> for why not Plotly.NET's objects): traces and layout set
@@ -64,7 +65,7 @@ public static class Charts
     static IEnumerable<JsonObject> LineTraces(Series s, int index)
     {
         var axis = s.SecondAxis ? "y2" : "y";
-        var band = s.ErrorY is { } e && s.Mode.Contains("lines", StringComparison.Ordinal);
+        var band = s.ErrorY is not null && !s.ErrorBars && s.Mode.Contains("lines", StringComparison.Ordinal);
         if (band)
         {
             var e2 = s.ErrorY!;

@@ -91,12 +91,11 @@ public static class FigureWriter
 
     public static string Markdown(DataFrame table)
     {
-        static string F(object? v) => v switch { double d => d.ToString("G5", System.Globalization.CultureInfo.InvariantCulture), float f => f.ToString("G5", System.Globalization.CultureInfo.InvariantCulture), _ => v?.ToString() ?? "" };
         var sb = new System.Text.StringBuilder();
         sb.AppendLine("| " + string.Join(" | ", table.Columns.Select(c => c.Name)) + " |");
         sb.AppendLine("|" + string.Concat(table.Columns.Select(_ => "---|")));
         for (long r = 0; r < table.Rows.Count; r++)
-            sb.AppendLine("| " + string.Join(" | ", table.Columns.Select(c => F(c[r]).Replace("|", "\\|"))) + " |");
+            sb.AppendLine("| " + string.Join(" | ", table.Columns.Select(c => NumberText.Cell(c[r], c.Name).Replace("|", "\\|"))) + " |");
         return sb.ToString();
     }
 

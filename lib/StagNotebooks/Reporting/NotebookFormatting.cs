@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Analysis;
 using Microsoft.DotNet.Interactive.Formatting;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Reporting;
 
@@ -14,9 +15,6 @@ public static class NotebookFormatting
 {
     static readonly object Gate = new();
     static bool _registered, _plotlyShown;
-
-    /// <summary>Significant digits shown for floating-point table cells.</summary>
-    public static int Digits { get; set; } = 4;
 
     public static int MaxTableRows { get; set; } = 25;
 
@@ -46,14 +44,8 @@ public static class NotebookFormatting
         Formatter.SetPreferredMimeTypesFor(typeof(DataFrame), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
     }
 
-    /// <summary>A table cell as shown: floating-point values rounded to <see cref="Digits"/> significant digits.</summary>
-    public static string Cell(object? value) => value switch
-    {
-        null => "",
-        double d => d.ToString("G" + Digits, CultureInfo.InvariantCulture),
-        float f => f.ToString("G" + Digits, CultureInfo.InvariantCulture),
-        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
-    };
+    /// <summary>A table cell as shown (<see cref="NumberText.Cell(object?, string)"/>: the same text as the Markdown files).</summary>
+    public static string Cell(object? value, string column = "") => NumberText.Cell(value, column);
 
     public static string TableHtml(DataFrame df)
     {
@@ -65,7 +57,7 @@ public static class NotebookFormatting
         for (long r = 0; r < rows; r++)
         {
             sb.Append("<tr>");
-            foreach (var c in df.Columns) sb.Append(c[r] is double or float ? "<td style=\"text-align:right\">" : "<td>").Append(E(Cell(c[r]))).Append("</td>");
+            foreach (var c in df.Columns) sb.Append(c[r] is double or float ? "<td style=\"text-align:right\">" : "<td>").Append(E(Cell(c[r], c.Name))).Append("</td>");
             sb.Append("</tr>");
         }
         sb.Append("</tbody></table>");
@@ -77,7 +69,7 @@ public static class NotebookFormatting
     public static string TableText(DataFrame df)
     {
         long rows = Math.Min(df.Rows.Count, MaxTableRows);
-        var cols = df.Columns.Select(c => new[] { c.Name }.Concat(Enumerable.Range(0, (int)rows).Select(r => Cell(c[r]))).ToArray()).ToArray();
+        var cols = df.Columns.Select(c => new[] { c.Name }.Concat(Enumerable.Range(0, (int)rows).Select(r => Cell(c[r], c.Name))).ToArray()).ToArray();
         var widths = cols.Select(c => c.Max(s => s.Length)).ToArray();
         var sb = new System.Text.StringBuilder();
         for (int r = 0; r <= rows; r++)

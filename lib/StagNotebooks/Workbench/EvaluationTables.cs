@@ -10,7 +10,11 @@ namespace StagNotebooks.Workbench;
 /// <summary>The evaluation tables of the notebooks: quality (perplexity, bits per byte) and task accuracy of trained models, over seeds.</summary>
 public static class EvaluationTables
 {
-    /// <summary>Perplexity and bits per byte of each model on a split (teacher-forced), mean ± sd over seeds.</summary>
+    /// <summary>
+    /// Perplexity and bits per byte of each model on the first <paramref name="maxDocs"/> documents of a split
+    /// (teacher-forced, whole documents), mean ± sd over seeds. Its loss is named "… loss over N docs": a different
+    /// quantity from the val loss of verdicts and summaries (<see cref="Trained.ValLoss"/>, the trainer's batches).
+    /// </summary>
     public static DataFrame Quality(IReadOnlyList<Trained> models, string split, Microsoft.ML.Tokenizers.Tokenizer tokenizer, int maxDocs, string device = "auto")
     {
         var docs = new PileReader(new[] { RepoPaths.BrownSplit(split) }).Read().Take(maxDocs)
@@ -25,11 +29,11 @@ public static class EvaluationTables
                 return new PerplexityEvaluator(new StagFormerLanguageModel(model)).Evaluate(docs).Overall;
             }).ToList();
             var l = SampleStatistics.MeanSd(reports.Select(x => x.Loss)); var b = SampleStatistics.MeanSd(reports.Select(x => x.BitsPerByte));
-            labels.Add(m.Label); loss.Add(l.Mean); lossSd.Add(l.Sd); ppl.Add(Math.Exp(l.Mean)); bpb.Add(b.Mean); bpbSd.Add(b.Sd);
+            labels.Add(m.Label); loss.Add(l.Mean); lossSd.Add(reports.Count > 1 ? l.Sd : double.NaN); ppl.Add(Math.Exp(l.Mean)); bpb.Add(b.Mean); bpbSd.Add(reports.Count > 1 ? b.Sd : double.NaN);
             parameters.Add(ParameterReport.Total(ParameterReport.Expected(m.Seeds[0].Run.Config.Model)));
         }
         return new DataFrame(new StringDataFrameColumn("model", labels), new DoubleDataFrameColumn("parameters", parameters),
-            new DoubleDataFrameColumn($"{split} loss", loss), new DoubleDataFrameColumn("± sd", lossSd),
+            new DoubleDataFrameColumn($"{split} loss over {docs.Count} docs", loss), new DoubleDataFrameColumn("± sd", lossSd),
             new DoubleDataFrameColumn($"{split} perplexity", ppl), new DoubleDataFrameColumn($"{split} bits/byte", bpb), new DoubleDataFrameColumn("bpb ± sd", bpbSd));
     }
 

@@ -67,7 +67,7 @@ public static class LearningRateSweep
     public static Figure Chart(IReadOnlyList<SweepCell> cells) =>
         Charts.Lines($"Learning-rate sweep (held-out seeds from {FirstSeed})", "peak learning rate", "best validation loss (nats/token)",
             cells.GroupBy(c => c.Variant).Select(g => new Series(g.Key, g.Select(c => c.LearningRate).ToList(), g.Select(c => c.Loss.Mean).ToList(),
-                g.Select(c => double.IsNaN(c.Loss.Sd) ? 0 : c.Loss.Sd).ToList(), "lines+markers")), logX: true);
+                g.Select(c => double.IsNaN(c.Loss.Sd) ? 0 : c.Loss.Sd).ToList(), "lines+markers", ErrorBars: true)), logX: true);
 
     public static DataFrame Table(IReadOnlyList<SweepCell> cells)
     {

@@ -61,7 +61,7 @@ public static class RegimeLadder
                 var cs = rungs.Select(r => Gap(r, g.Better, g.Worse)).ToList();
                 bool intervals = cs.All(c => !double.IsNaN(c.Low));
                 return new Series(g.Name, rungs.Select(r => (double)r.H).ToList(), cs.Select(c => c.Difference).ToList(),
-                                  intervals ? cs.Select(c => (c.High - c.Low) / 2).ToList() : null, "lines+markers");
+                                  intervals ? cs.Select(c => (c.High - c.Low) / 2).ToList() : null, "lines+markers", ErrorBars: true);
             }));
 
     /// <summary>One row per rung and gap: the two arms (mean ± sd), the paired difference, its 95% interval and seeds.</summary>

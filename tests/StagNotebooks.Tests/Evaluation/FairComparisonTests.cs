@@ -46,7 +46,7 @@ public class FairComparisonTests
         Assert.Equal("[+0.4, +0.4]", t["95% interval"][0]);
         Assert.Equal("+0.01", t["difference"][RegimeLadder.Gaps.Count]);   // h = 2: 0.01, 0.02, 0.00
         var chart = RegimeLadder.Chart(rungs);
-        Assert.Equal(RegimeLadder.Gaps.Count, chart.Data.Count);
+        Assert.Equal(RegimeLadder.Gaps.Count, chart.Data.Count);   // one line per gap, its intervals as error bars
         Assert.Equal("[1,2]", chart.Data[0]!["x"]!.ToJsonString());
         Assert.NotNull(chart.Data[0]!["error_y"]);
     }

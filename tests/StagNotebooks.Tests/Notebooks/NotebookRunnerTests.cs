@@ -43,8 +43,8 @@ public class NotebookRunnerTests
         Assert.Contains("43", Text(outs[2]!, "text/html"));            // the kernel's own formatting of an int
         var table = Outputs(run.Output, 3)[0]!;
         Assert.Contains("<th>loss</th>", Text(table, "text/html"));
-        Assert.Contains(">2.123<", Text(table, "text/html"));         // rounded to 4 significant digits
-        Assert.Equal("loss\n1.5\n2.123\n", Text(table).Replace("\r", ""));
+        Assert.Contains(">2.12<", Text(table, "text/html"));          // 3 significant digits, as every table (IO/NumberText)
+        Assert.Equal("loss\n1.50\n2.12\n", Text(table).Replace("\r", ""));
         Assert.Equal(3, run.CellSeconds.Count);
         Assert.NotNull(NotebookDocument.Load(run.Output).Cells[1]!["metadata"]!["stag"]!["seconds"]);
     }
