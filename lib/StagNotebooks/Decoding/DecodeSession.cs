@@ -38,7 +38,7 @@ public abstract class DecodeSession : IDecodeSession
         Cache.Align(Position);
         Tensor logits;
         using (torch.no_grad()) logits = Model.forward(new ModelInput(tokens, Position, Cache)).Logits;   // (B, T, V)
-        Advance((int)tokens.shape[1]);
+        Position += (int)tokens.shape[1];
         Cache.Align(Position);
         return logits;
     }
@@ -50,15 +50,12 @@ public abstract class DecodeSession : IDecodeSession
         using var ng = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var logits = StepAt(tokens, Position);                                              // (B, V)
-        Advance(1);
+        Position++;
         return logits.MoveToOuterDisposeScope();
     }
 
     /// <summary>One token per sequence (B, 1) at <paramref name="pos"/> → logits (B, V), inside Step's dispose scope and no_grad.</summary>
     protected abstract Tensor StepAt(Tensor tokens, int pos);
-
-    /// <summary>Moves the position on by <paramref name="positions"/> (a prefill made of steps counts them itself).</summary>
-    void Advance(int positions) => Position += positions;
 
     public virtual void Truncate(int length)
     {

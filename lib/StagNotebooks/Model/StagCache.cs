@@ -48,9 +48,6 @@ public sealed class StagCache : IDisposable
         FoldedCross = _cross.Select(st => new KVCache(st, 0, (Passes - 1) * batch)).ToArray();
     }
 
-    /// <summary>Positions processed by the last pass (the position of the next token).</summary>
-    public int Position => Self[Passes - 1][0].Length;
-
     /// <summary>Rolls every cache of every pass back to <paramref name="length"/> positions.</summary>
     public void Truncate(int length)
     {
