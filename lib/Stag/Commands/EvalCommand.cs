@@ -16,7 +16,7 @@ public sealed class EvalCommand : ICommand
     public string Usage => """
         stag eval --checkpoint <dir> [--text data/brown/test.jsonl.zst] [--tasks data/tasks/*.jsonl ...]
                   [--tokenizer brown-bpe|brown-bpe-1k|cl100k_base|o200k_base|bpe:<dir>|sp:<file.model>] [--bos ID]
-                  [--engine sequential|parallel|batched|stacked|recurrent|recurrent-selfprefill]
+                  [--engine sequential|parallel|stacked|recurrent|recurrent-selfprefill]
                   [--max-docs 200] [--stride N] [--shots 0] [--seed 1234] [--max-examples N]
                   [--prompt 16] [--generate 32] [--free-sequences 16]
                   [--device auto|cpu|cuda] [--threads N] [--json] [--out results.json]
@@ -111,7 +111,7 @@ public sealed class EvalCommand : ICommand
         model.eval();
         var tokenizerSpec = TokenizerSpecFor(r, model.Config.VocabSize);
         var tokenizer = TokenizerResolver(tokenizerSpec);
-        var engine = EngineKinds.Create(model, r.Engine);
+        using var engine = EngineKinds.Create(model, r.Engine);
         var lm = new StagFormerLanguageModel(model, device);
         void Log(string line) { if (!r.Json) Console.Error.WriteLine(line); }
 

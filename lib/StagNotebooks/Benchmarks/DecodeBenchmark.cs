@@ -18,9 +18,8 @@ public sealed record DecodeBenchCase(string Variant, StagFormerConfig Config, En
     /// <summary>The engine's name in tables: <see cref="EngineKinds.Name"/>, or "parallel-perstep" for the thread ablation.</summary>
     public string EngineName => PerStepThreads ? "parallel-perstep" : Engine.Name();
 
-    public IDecodingEngine MakeEngine(StagFormerModel model) => PerStepThreads
-        ? new StaggeredParallelDecoder(model, callerThreads: CallerThreadSetting.PerStep)
-        : EngineKinds.Create(model, Engine);
+    public IDecodingEngine MakeEngine(StagFormerModel model) =>
+        EngineKinds.Create(model, Engine, new EngineOptions(CallerThreads: PerStepThreads ? CallerThreadSetting.PerStep : CallerThreadSetting.PerSession));
 }
 
 public sealed record DecodeBenchOptions
@@ -73,7 +72,6 @@ public static class DecodeBenchmark
             new DecodeBenchCase("separate-2xh", sep, EngineKind.Stacked),
             new DecodeBenchCase("shared-2xh", shared, EngineKind.Sequential),
             new DecodeBenchCase("shared-2xh", shared, EngineKind.Parallel),
-            new DecodeBenchCase("shared-2xh", shared, EngineKind.Batched),
             new DecodeBenchCase("shared-2xh", shared, EngineKind.Stacked),
             new DecodeBenchCase("shared-2xh", shared, EngineKind.Recurrent),
         };
@@ -81,17 +79,18 @@ public static class DecodeBenchmark
 
     const int Rounds = 4, BlockWarmup = 2;
 
-    sealed class Running(DecodeBenchCase c, StagFormerModel model, IDecodeSession session) : IDisposable
+    /// <summary>A case's engine (made once) and its timed session; disposing frees both.</summary>
+    sealed class Running(DecodeBenchCase c, IDecodingEngine engine, IDecodeSession session) : IDisposable
     {
         public DecodeBenchCase Case { get; } = c;
-        public StagFormerModel Model { get; } = model;
+        public IDecodingEngine Engine { get; } = engine;
         public IDecodeSession Session { get; } = session;
         public Tensor? Next;
         public readonly List<long[]> Tokens = new();
         public readonly List<double> StepMs = new();
         public long CriticalPathTensors;
         public double PrefillMs;
-        public void Dispose() { Next?.Dispose(); Session.Dispose(); }
+        public void Dispose() { Next?.Dispose(); Session.Dispose(); Engine.Dispose(); }
     }
 
     /// <summary>
@@ -132,7 +131,8 @@ public static class DecodeBenchmark
                 models[c.Variant] = model = new StagFormerModel(config, seed: 1).to(dtype).to(device);
                 model.eval();
             }
-            running.Add(new Running(c, model, c.MakeEngine(model).Start(batch, length)));
+            var engine = c.MakeEngine(model);
+            running.Add(new Running(c, engine, engine.Start(batch, length)));
         }
     }
 
@@ -140,7 +140,7 @@ public static class DecodeBenchmark
     static void Prefill(List<Running> running, Tensor prompt, Device device)
     {
         // Warm-up outside the timed sessions: JIT, allocator and first-call costs must not land in the prefill time.
-        foreach (var r in running) TextGenerator.Generate(r.Case.MakeEngine(r.Model), prompt, 2);
+        foreach (var r in running) TextGenerator.Generate(r.Engine, prompt, 2);
         foreach (var r in running)
         {
             var sw = Stopwatch.StartNew();

@@ -8,7 +8,7 @@ public sealed record StepCost(double Bytes, double Flops);
 
 /// <summary>
 /// What one decode step must move and compute. Bytes: every weight matrix a pass uses is read once per pass (the
-/// batched shared-weights engine reads the shared stack once for all passes), plus the KV caches the queries
+/// stacked engine on shared weights reads the shared stack once for all passes), plus the KV caches the queries
 /// attend to. FLOPs: 2 per weight per sequence, plus 4·d per cached position per attention layer (QKᵀ and AV).
 /// </summary>
 public static class DecodeCost
@@ -26,10 +26,10 @@ public static class DecodeCost
         bool recurrent = engine.IsRecurrent();
         int passes = recurrent ? 1 : c.Stacks, upperPasses = recurrent ? 1 : c.Stacks - 1;
 
-        // Weights read: per pass, except that one batched call reads shared weights once (the batched engine, and
-        // the stacked engine on a shared-weights model). The stacked engine on separate weights reads each stack's
+        // Weights read: per pass, except that one batched call reads shared weights once (the stacked engine on a
+        // shared-weights model). The stacked engine on separate weights reads each stack's
         // slice of the stacked tensors once: the same bytes as the other engines, in p-times fewer calls.
-        bool batchedShared = engine == EngineKind.Batched || (engine == EngineKind.Stacked && c.Weights == WeightSharing.Shared);
+        bool batchedShared = engine == EngineKind.Stacked && c.Weights == WeightSharing.Shared;
         double weightReads = (batchedShared ? stackWeights + (c.Stacks > 1 ? crossWeights : 0) : passes * stackWeights + upperPasses * crossWeights) + head;
         double kvReads = 2.0 * d * batch * h * ((double)passes * context + (double)upperPasses * crossPositions);
         double bytes = (weightReads + kvReads) * elementBytes;

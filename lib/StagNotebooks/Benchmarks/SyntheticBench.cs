@@ -141,7 +141,7 @@ public static class SyntheticBench
     public static Tensor Logits(StagFormerModel model, Tensor inputs, SyntheticScoring scoring)
     {
         if (scoring == SyntheticScoring.TeacherForced) return model.forward(new ModelInput(inputs)).Logits;
-        var engine = new RecurrentDecoder(model, RecurrentPrefill.Recurrent);
+        using var engine = EngineKinds.Create(model, EngineKind.RecurrentSelfPrefill);
         using var session = engine.Start(inputs.shape[0], (int)inputs.shape[1]);
         return session.Prefill(inputs);
     }

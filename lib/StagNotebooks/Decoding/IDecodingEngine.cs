@@ -1,14 +1,20 @@
+using StagNotebooks.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StagNotebooks.Decoding;
 
-/// <summary>A decoding engine: prefill a prompt, then one position per step. All engines return the same logits
-/// (up to float tolerance) as the model's teacher-forced forward; they differ in how a step is scheduled.</summary>
-public interface IDecodingEngine
+/// <summary>
+/// A decoding engine: prefill a prompt, then one position per step. All engines return the same logits (up to float
+/// tolerance) as the model's teacher-forced forward; they differ only in how a step's passes are scheduled. An engine
+/// owns what it allocates (e.g. stacked or folded weights) and frees it on <see cref="IDisposable.Dispose"/>; made by
+/// <see cref="EngineKinds.Create"/>.
+/// </summary>
+public interface IDecodingEngine : IDisposable
 {
     string Name { get; }
-    /// <summary>Starts a session for a batch of sequences; the session owns its caches.</summary>
+    StagFormerModel Model { get; }
+    /// <summary>Starts a session for a batch of sequences; the session owns its caches. Puts the model in eval mode.</summary>
     IDecodeSession Start(long batch, int? capacity = null);
 }
 
@@ -20,6 +26,8 @@ public interface IDecodeSession : IDisposable
     Tensor Prefill(Tensor tokens);
     /// <summary>Processes one token per sequence (B, 1) at Position; returns its logits (B, V).</summary>
     Tensor Step(Tensor tokens);
+    /// <summary>Forgets positions ≥ <paramref name="length"/> (speculative decoding rolls back rejected tokens).</summary>
+    void Truncate(int length);
 }
 
 /// <summary>

@@ -15,16 +15,19 @@ public enum RecurrentPrefill
 
 /// <summary>
 /// Recurrent decoding of a shared-weights 2-pass StagFormer (inference only): pass 1 is skipped; the single
-/// pass per token cross-attends to the model's own previous final outputs. One pass of h layers per token, but
-/// the model was trained with pass-1 memory, so its outputs drift from the two-pass model's.
+/// pass per token cross-attends to the model's own previous final outputs. One pass of h layers per token (each layer
+/// one <see cref="TransformerBlock.Step"/> with the shared stack's weights), but the model was trained with pass-1
+/// memory, so its outputs drift from the two-pass model's.
 /// </summary>
 public sealed class RecurrentDecoder : IDecodingEngine
 {
     public StagFormerModel Model { get; }
     public RecurrentPrefill PrefillMode { get; }
     public string Name => PrefillMode == RecurrentPrefill.TwoPass ? "recurrent" : "recurrent-selfprefill";
+    readonly StackedWeights _weights;   // pass 2's: the shared stack with its cross-attention
+    readonly BlockStepShape _shape;
 
-    public RecurrentDecoder(StagFormerModel model, RecurrentPrefill prefill = RecurrentPrefill.TwoPass)
+    internal RecurrentDecoder(StagFormerModel model, RecurrentPrefill prefill = RecurrentPrefill.TwoPass)
     {
         var c = model.Config;
         if (c.Weights != WeightSharing.Shared || c.Stacks != 2)
@@ -32,43 +35,37 @@ public sealed class RecurrentDecoder : IDecodingEngine
         if (c.Combination != StackCombination.LastStack || c.CrossLag != 1)
             throw new ArgumentException("recurrent decoding needs Combination = LastStack and CrossLag = 1");
         Model = model; PrefillMode = prefill;
+        _weights = new StackedWeights(model, new[] { 1 });
+        _shape = BlockStepShape.Of(model);
     }
 
-    public IDecodeSession Start(long batch, int? capacity = null) { Model.eval(); return new Session(this, batch, capacity); }   // decoding never runs dropout
+    public IDecodeSession Start(long batch, int? capacity = null) => new Session(this, batch, capacity);
 
-    sealed class Session(RecurrentDecoder engine, long batch, int? capacity) : IDecodeSession
+    public void Dispose() => _weights.Dispose();
+
+    sealed class Session(RecurrentDecoder engine, long batch, int? capacity) : DecodeSession(engine.Model, batch, capacity)
     {
-        readonly StagFormerModel _model = engine.Model;
-        readonly StagCache _cache = engine.Model.NewCache(batch, capacity);
-        readonly MemoryProjector _projector = new(engine.Model, engine.Model.StackFor(1));
-        bool _stepped;
-
-        public int Position => _cache.Self[1][0].Length;
-
-        public Tensor Prefill(Tensor tokens)
+        public override Tensor Prefill(Tensor tokens)
         {
             if (engine.PrefillMode == RecurrentPrefill.TwoPass)
             {
-                if (_stepped) throw new InvalidOperationException("a two-pass prefill must come before recurrent steps");
-                using var ng = torch.no_grad();
-                return _model.forward(new ModelInput(tokens, Position, _cache)).Logits;
+                if (Stepped) throw new InvalidOperationException("a two-pass prefill must come before recurrent steps");
+                return base.Prefill(tokens);
             }
             using var scope = torch.NewDisposeScope();
             var logits = Enumerable.Range(0, (int)tokens.shape[1]).Select(i => Step(tokens.narrow(1, i, 1))).ToArray();
             return torch.stack(logits, 1).MoveToOuterDisposeScope();                        // (B, T, V)
         }
 
-        public Tensor Step(Tensor tokens)
+        protected override Tensor StepAt(Tensor tokens, int pos)
         {
-            _stepped = true;
-            using var ng = torch.no_grad();
-            using var scope = torch.NewDisposeScope();
-            int pos = Position;
-            var h = _model.PassStep(1, _model.Embed(tokens, pos), pos, _cache);      // (B, 1, d): the final output
-            MemoryProjector.Append(_cache.Cross[1], _projector.Project(h, pos));      // …and the memory of the next step
-            return _model.Head(h).squeeze(1).MoveToOuterDisposeScope();
+            ActivationObservers.Current?.BeginPass(1);
+            var w = engine._weights;
+            var x = Model.Embed(tokens, pos).view(1, Batch, -1);                             // (1, B, d)
+            for (int l = 0; l < w.Layers.Count; l++)
+                x = TransformerBlock.Step(x, pos, l, w.Layers[l], new BlockStepCaches(Cache.Self[1][l], Cache.Cross[1][l]), engine._shape);
+            w.Memory!.AppendStep(Cache.Cross[1], x, pos);                                   // the final output: the memory of the next step
+            return Model.Head(x).squeeze(0);                                                  // (B, V)
         }
-
-        public void Dispose() { _projector.Dispose(); _cache.Dispose(); }
     }
 }

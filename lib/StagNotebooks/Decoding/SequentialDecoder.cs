@@ -8,31 +8,20 @@ namespace StagNotebooks.Decoding;
 /// The reference engine: each step runs the stacks one after another through the model's teacher-forced forward
 /// on one position (stack s appends stack s−1's fresh output to its cross cache, then masks it out).
 /// </summary>
-public sealed class SequentialDecoder(StagFormerModel model) : IDecodingEngine
+public sealed class SequentialDecoder : IDecodingEngine
 {
+    internal SequentialDecoder(StagFormerModel model) => Model = model;
+
     public string Name => "sequential";
-    public StagFormerModel Model { get; } = model;
+    public StagFormerModel Model { get; }
 
-    public IDecodeSession Start(long batch, int? capacity = null) { Model.eval(); return new Session(Model, batch, capacity); }   // decoding never runs dropout
+    public IDecodeSession Start(long batch, int? capacity = null) => new Session(Model, batch, capacity);
 
-    sealed class Session(StagFormerModel model, long batch, int? capacity) : IDecodeSession
+    public void Dispose() { }   // allocates nothing beyond its sessions
+
+    sealed class Session(StagFormerModel model, long batch, int? capacity) : DecodeSession(model, batch, capacity)
     {
-        readonly StagCache _cache = model.NewCache(batch, capacity);
-        public int Position => _cache.Position;
-
-        public Tensor Prefill(Tensor tokens)
-        {
-            using var ng = torch.no_grad();
-            return model.forward(new ModelInput(tokens, Position, _cache)).Logits;
-        }
-
-        public Tensor Step(Tensor tokens)
-        {
-            using var ng = torch.no_grad();
-            using var scope = torch.NewDisposeScope();
-            return model.forward(new ModelInput(tokens, Position, _cache)).Logits.squeeze(1).MoveToOuterDisposeScope();
-        }
-
-        public void Dispose() => _cache.Dispose();
+        protected override Tensor StepAt(Tensor tokens, int pos) =>
+            Model.forward(new ModelInput(tokens, pos, Cache)).Logits.squeeze(1);
     }
 }

@@ -61,15 +61,25 @@ public sealed class StackedLinear : IDisposable
     public void Dispose() { _t.Dispose(); _weight.Dispose(); }
 }
 
-/// <summary>The stacked weights of one layer index l across the p stacks (cross-attention: stacks 2..p only).</summary>
-public sealed class StackedLayer : IDisposable
+/// <summary>
+/// The weights of one layer index l across the stacks of a call, as <see cref="TransformerBlock.Step"/> reads them
+/// (cross-attention: the stacks of the call that have it).
+/// </summary>
+public sealed class StackedLayer : IBlockStepWeights, IDisposable
 {
     public required StackedLinear Qkv { get; init; }        // attn_norm weight and √d folded in
     public required StackedLinear AttnOut { get; init; }
-    public StackedLinear? CrossQ { get; init; }             // cross_norm weight and √d folded in; p−1 slices
-    public StackedLinear? CrossOut { get; init; }
+    public StackedLinear? CrossQ { get; init; }             // cross_norm weight and √d folded in; stacks with cross-attention only
+    public StackedLinear? CrossOut { get; init; }           // the gate folded in
     public required StackedLinear GateUp { get; init; }     // GeGLU: [gate; up] (2F × d), else up; ffn_norm folded in
     public required StackedLinear Down { get; init; }
+
+    Tensor IBlockStepWeights.Qkv(Tensor normed) => Qkv.Forward(normed);
+    Tensor IBlockStepWeights.AttnOut(Tensor residual, Tensor y) => AttnOut.ForwardAdd(residual, y);
+    Tensor IBlockStepWeights.CrossQuery(Tensor normed) => CrossQ!.Forward(normed);
+    void IBlockStepWeights.AddCrossOut(Tensor residual, Tensor y) => CrossOut!.AddInPlace(residual, y);
+    Tensor IBlockStepWeights.GateUp(Tensor normed) => GateUp.Forward(normed);
+    Tensor IBlockStepWeights.Down(Tensor residual, Tensor hidden) => Down.ForwardAdd(residual, hidden);
 
     public void Dispose()
     {
@@ -78,42 +88,53 @@ public sealed class StackedLayer : IDisposable
 }
 
 /// <summary>
-/// The p stacks' per-layer weights, stacked for the stacked engine. Each pre-norm RMSNorm weight (and its √d) is
-/// folded into the projection that reads it, RMSNorm(x)·Wᵀ = normalize(x)·(W·diag(√d·w))ᵀ, so a norm costs one
-/// call for all stacks. <see cref="MemoryKv"/> projects stacks 1..p−1's outputs into the cross K/V of every layer of
-/// stacks 2..p in one call (the memory norms folded in, as in <see cref="MemoryProjector"/>).
-/// A snapshot taken when made: decoding sessions only, not training.
+/// The per-layer weights of some passes of the model, for <see cref="TransformerBlock.Step"/> over those passes at
+/// once: each projection's p slices stacked into one (p, out, in) tensor (<see cref="StackedLinear"/>; shared weights,
+/// or a single pass, give one (out, in) matrix), the norms folded in (<see cref="FoldedWeights"/>).
+/// <see cref="Memory"/> projects the outputs of the stacks below the passes that have cross-attention into their
+/// cross K/V. A snapshot taken when made: decoding only, not training.
 /// </summary>
 public sealed class StackedWeights : IDisposable
 {
     public IReadOnlyList<StackedLayer> Layers { get; }
-    /// <summary>(p−1, h·2d, d): slice s−1 makes stack s+1's cross K/V from stack s's output; null when p = 1.</summary>
-    public StackedLinear? MemoryKv { get; }
+    /// <summary>The passes, in row order of a step over them.</summary>
+    public IReadOnlyList<int> Passes { get; }
+    /// <summary>Row of the first pass with cross-attention (pass ≥ 1), or −1 when none has it.</summary>
+    public int CrossFrom { get; }
+    /// <summary>Into the cross caches of the passes ≥ 1 (null when none).</summary>
+    public MemoryProjector? Memory { get; }
+    /// <summary>(p_c, h·2d, d), or (h·2d, d) shared: slice j makes the j-th cross pass's K/V from the output below it.</summary>
+    public StackedLinear? MemoryKv => Memory?.Kv;
     public bool Shared { get; }
 
-    public StackedWeights(StagFormerModel model)
+    /// <param name="passes">the passes a step runs at once (default: all p, in order)</param>
+    public StackedWeights(StagFormerModel model, IReadOnlyList<int>? passes = null)
     {
         var c = model.Config;
-        int p = c.Stacks, h = c.LayersPerStack;
-        Shared = c.Weights == WeightSharing.Shared;
-        double sqrtD = Math.Sqrt(c.DModel);   // folded in too: the engine normalizes with normalize(x) alone
+        Passes = passes ?? Enumerable.Range(0, c.Stacks).ToArray();
+        var upper = Passes.Where(s => s > 0).ToArray();
+        CrossFrom = upper.Length == 0 ? -1 : Passes.ToList().IndexOf(upper[0]);
+        if (upper.Length > 0 && Passes.Skip(CrossFrom).Any(s => s == 0)) throw new ArgumentException("pass 0 (no cross-attention) must come before the others", nameof(passes));
+        Shared = c.Weights == WeightSharing.Shared || Passes.Count == 1;
         using var ng = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        StackedLinear Stack(IEnumerable<int> stacks, Func<LayerStack, Tensor> pick) =>
-            new(stacks.Select(s => pick(model.StackFor(s))).ToArray(), Shared);
-        var all = Enumerable.Range(0, p).ToArray();
-        var upper = Enumerable.Range(1, p - 1).ToArray();
-        Layers = Enumerable.Range(0, h).Select(l => new StackedLayer
+        Layers = Enumerable.Range(0, c.LayersPerStack).Select(l => Layer(model, l, upper)).ToArray();
+        if (upper.Length > 0) Memory = new MemoryProjector(model, upper);
+    }
+
+    StackedLayer Layer(StagFormerModel model, int l, int[] upper)
+    {
+        StackedLinear Stack(IReadOnlyList<int> stacks, Func<LayerStack, Tensor> pick) =>
+            new(stacks.Select(s => pick(model.StackFor(s))).ToArray(), Shared || stacks.Count == 1);
+        return new StackedLayer
         {
-            Qkv = Stack(all, st => st.layers[l].FoldedQkvWeight(sqrtD)),
-            AttnOut = Stack(all, st => st.layers[l].AttnOutWeight),
-            CrossQ = p > 1 ? Stack(upper, st => st.cross_layers[l].FoldedQueryWeight(sqrtD)) : null,
-            CrossOut = p > 1 ? Stack(upper, st => st.cross_layers[l].OutWeight) : null,
-            GateUp = Stack(all, st => st.layers[l].FoldedGateUpWeight(sqrtD)),
-            Down = Stack(all, st => st.layers[l].DownWeight),
-        }).ToArray();
-        if (p > 1)
-            MemoryKv = Stack(upper, st => torch.cat(st.cross_layers.Select(cl => cl.cross_attn.FoldedMemoryKvWeight(sqrtD)).ToArray(), 0));
+            Qkv = Stack(Passes, st => FoldedWeights.Qkv(st.layers[l])),
+            AttnOut = Stack(Passes, st => FoldedWeights.AttnOut(st.layers[l])),
+            CrossQ = upper.Length > 0 ? Stack(upper, st => FoldedWeights.CrossQuery(st.cross_layers[l])) : null,
+            CrossOut = upper.Length > 0 ? Stack(upper, st => FoldedWeights.CrossOut(st.cross_layers[l])) : null,
+            GateUp = Stack(Passes, st => FoldedWeights.GateUp(st.layers[l])),
+            Down = Stack(Passes, st => FoldedWeights.Down(st.layers[l])),
+        };
     }
 
     /// <summary>Weight elements one step reads (each stacked tensor once).</summary>
@@ -123,6 +144,6 @@ public sealed class StackedWeights : IDisposable
     public void Dispose()
     {
         foreach (var l in Layers) l.Dispose();
-        MemoryKv?.Dispose();
+        Memory?.Dispose();
     }
 }

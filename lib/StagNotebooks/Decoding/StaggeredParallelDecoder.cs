@@ -6,10 +6,10 @@ namespace StagNotebooks.Decoding;
 
 /// <summary>
 /// The staggered-parallel engine: in each step the p stacks run at the same time on their own threads, because
-/// stack s at position t needs stack s−1 only at positions ≤ t−1, which the previous step produced. Each stack's
-/// thread also projects its fresh output into the cross-attention K/V of the stack above (balancing the work:
-/// the upper stack has the cross-attention, the lower one the projection); the upper stack appends them at the
-/// start of the next step. Prefill is the teacher-forced pass, stacks in sequence.
+/// stack s at position t needs stack s−1 only at positions ≤ t−1, which the previous step produced. Each thread runs
+/// its stack's layers through <see cref="TransformerBlock.Step"/> with that stack's weights, then projects its fresh
+/// output into the cross-attention K/V of the stack above (balancing the work: the upper stack has the
+/// cross-attention, the lower one the projection); the upper stack appends them at the start of the next step.
 /// On CUDA the threads overlap kernel launches; TorchSharp 0.107 exposes no stream API to give each stack a stream
 /// (see <see cref="StackedDecoder"/> for the path that batches the stacks instead). While a session is open its
 /// caller thread runs with the per-stack intra-op thread count (set once, restored on dispose).
@@ -22,100 +22,109 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
     /// <summary>When the caller thread's intra-op count is set (default: once per session).</summary>
     public CallerThreadSetting CallerThreads { get; }
     public string Name => CallerThreads == CallerThreadSetting.PerSession ? "parallel" : "parallel-perstep";
+    readonly StackedWeights[] _weights;   // [s]: stack s's (shared weights: one for all stacks)
+    readonly BlockStepShape _shape;
 
-    public StaggeredParallelDecoder(StagFormerModel model, int? threadsPerStack = null, CallerThreadSetting callerThreads = CallerThreadSetting.PerSession)
+    internal StaggeredParallelDecoder(StagFormerModel model, int? threadsPerStack = null, CallerThreadSetting callerThreads = CallerThreadSetting.PerSession)
     {
-        CallerThreads = callerThreads;
-        if (model.Config.Stacks > 1 && model.Config.CrossLag == 0)
+        var c = model.Config;
+        if (c.Stacks > 1 && c.CrossLag == 0)
             throw new ArgumentException("the parallel engine needs staggered cross-attention (CrossLag = 1): with CrossLag = 0 stack s waits for stack s−1 at the same position");
         Model = model;
-        ThreadsPerStack = threadsPerStack ?? Math.Max(1, Environment.ProcessorCount / model.Config.Stacks);
+        CallerThreads = callerThreads;
+        ThreadsPerStack = threadsPerStack ?? Math.Max(1, Environment.ProcessorCount / c.Stacks);
+        _shape = BlockStepShape.Of(model);
+        if (c.Weights == WeightSharing.Shared)
+        {
+            var all = new StackedWeights(model);
+            _weights = Enumerable.Repeat(all, c.Stacks).ToArray();
+        }
+        else _weights = Enumerable.Range(0, c.Stacks).Select(s => new StackedWeights(model, new[] { s })).ToArray();
     }
 
-    public IDecodeSession Start(long batch, int? capacity = null) { Model.eval(); return new Session(this, batch, capacity); }   // decoding never runs dropout
+    public IDecodeSession Start(long batch, int? capacity = null) => new Session(this, batch, capacity);
 
-    sealed class Session : IDecodeSession, ICriticalPathStatistics
+    public void Dispose()
     {
-        readonly StagFormerModel _model;
-        readonly StagCache _cache;
+        foreach (var w in _weights.Distinct()) w.Dispose();
+    }
+
+    sealed class Session : DecodeSession, ICriticalPathStatistics
+    {
+        readonly StaggeredParallelDecoder _engine;
         readonly StackWorkers _workers;
-        readonly MemoryProjector?[] _projectors;                 // [s]: into stack s's cross caches (s ≥ 1)
-        (Tensor[] K, Tensor[] V)?[] _pendingMemory;              // [s]: K/V of stack s−1 at Position−1, not yet in stack s's cache
-        (Tensor[] K, Tensor[] V)?[] _producedMemory;             // [s]: K/V of stack s−1 at Position, made during this step
-        readonly Tensor?[] _outputs;
-        Tensor? _embedded;
+        (Tensor K, Tensor V)?[] _pendingMemory;              // [s]: K/V of stack s−1 at Position−1, not yet in stack s's cache
+        (Tensor K, Tensor V)?[] _producedMemory;             // [s]: K/V of stack s−1 at Position, made during this step
+        readonly Tensor?[] _outputs;                         // [s]: (1, B, d)
+        Tensor? _embedded;                                   // (1, B, d)
         int _pos;
 
-        public Session(StaggeredParallelDecoder engine, long batch, int? capacity)
+        public Session(StaggeredParallelDecoder engine, long batch, int? capacity) : base(engine.Model, batch, capacity)
         {
-            _model = engine.Model;
-            int p = _model.Config.Stacks;
-            _cache = _model.NewCache(batch, capacity);
-            _workers = new StackWorkers(p, engine.ThreadsPerStack, engine.CallerThreads);
-            _projectors = Enumerable.Range(0, p).Select(s => s == 0 ? null : new MemoryProjector(_model, _model.StackFor(s))).ToArray();
-            _pendingMemory = new (Tensor[] K, Tensor[] V)?[p];
-            _producedMemory = new (Tensor[] K, Tensor[] V)?[p];
-            _outputs = new Tensor?[p];
+            _engine = engine;
+            _workers = new StackWorkers(Passes, engine.ThreadsPerStack, engine.CallerThreads);
+            _pendingMemory = new (Tensor, Tensor)?[Passes];
+            _producedMemory = new (Tensor, Tensor)?[Passes];
+            _outputs = new Tensor?[Passes];
         }
 
-        public int Position => _cache.Position;
         public long LastStepCriticalPathTensors { get; private set; }
 
-        public Tensor Prefill(Tensor tokens)
-        {
-            if (_pendingMemory.Any(m => m is not null)) throw new InvalidOperationException("prefill after decoding steps is not supported by the parallel engine");
-            using var ng = torch.no_grad();
-            return _model.forward(new ModelInput(tokens, Position, _cache)).Logits;
-        }
-
-        public Tensor Step(Tensor tokens)
+        protected override Tensor StepAt(Tensor tokens, int pos)
         {
             var stats = DisposeScopeManager.Statistics.TensorStatistics;
             long before = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
-            using var scope = torch.NewDisposeScope();
-            _pos = Position;
-            using (torch.no_grad()) _embedded = _model.Embed(tokens, _pos);
+            _pos = pos;
+            _embedded = Model.Embed(tokens, pos).view(1, Batch, -1);
             _workers.Run(RunStack);
             // Double buffer: what this step produced is what the next step appends (a stack may finish before the one above reads).
             (_pendingMemory, _producedMemory) = (_producedMemory, _pendingMemory);
             var outs = _outputs.Select(o => o!).ToArray();
-            Tensor logits;
-            using (torch.no_grad()) logits = _model.Head(_model.Combine(outs)).squeeze(1);
+            var logits = Model.Head(Model.Combine(outs)).squeeze(0);                         // (B, V)
             foreach (var o in outs) o.Dispose();
             var perJob = _workers.TensorsCreatedPerJob;
             LastStepCriticalPathTensors = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - before - perJob[0] + perJob.Max();
-            return logits.MoveToOuterDisposeScope();
+            return logits;
         }
 
         void RunStack(int s)
         {
             using var ng = torch.no_grad();
             using var scope = torch.NewDisposeScope();
-            if (_pendingMemory[s] is { } kv)
-            {
-                MemoryProjector.Append(_cache.Cross[s], kv);
-                Dispose(kv);
-                _pendingMemory[s] = null;
-            }
-            var h = _model.PassStep(s, _embedded!, _pos, _cache);
+            AppendPending(s);
+            ActivationObservers.Current?.BeginPass(s);
+            var w = _engine._weights[s];
+            var x = _embedded!;
+            for (int l = 0; l < w.Layers.Count; l++)
+                x = TransformerBlock.Step(x, _pos, l, w.Layers[l], new BlockStepCaches(Cache.Self[s][l], s > 0 ? Cache.Cross[s][l] : null), _engine._shape);
             if (s + 1 < _outputs.Length)
             {
                 // Tensors handed to another thread must leave this thread's dispose scope.
-                var (k, v) = _projectors[s + 1]!.Project(h, _pos);
-                foreach (var t in k.Concat(v)) t.DetachFromDisposeScope();
-                _producedMemory[s + 1] = (k, v);
+                var (k, v) = _engine._weights[s + 1].Memory!.ProjectStep(x, _pos);
+                _producedMemory[s + 1] = (k.DetachFromDisposeScope(), v.DetachFromDisposeScope());
             }
-            _outputs[s] = h.DetachFromDisposeScope();
+            _outputs[s] = x.DetachFromDisposeScope();
         }
 
-        static void Dispose((Tensor[] K, Tensor[] V) kv) { foreach (var t in kv.K.Concat(kv.V)) t.Dispose(); }
+        void AppendPending(int s)
+        {
+            if (_pendingMemory[s] is not { } kv) return;
+            MemoryProjector.Append(Cache.Cross[s], kv);
+            kv.K.Dispose(); kv.V.Dispose();
+            _pendingMemory[s] = null;
+        }
 
-        public void Dispose()
+        /// <summary>The memory the last step produced goes into the caches now (before a prefill or a rollback).</summary>
+        protected override void Settle()
+        {
+            using var ng = torch.no_grad();
+            for (int s = 0; s < Passes; s++) AppendPending(s);
+        }
+
+        protected override void DisposeOwned()
         {
             _workers.Dispose();
-            foreach (var m in _pendingMemory) if (m is { } kv) Dispose(kv);
-            foreach (var p in _projectors) p?.Dispose();
-            _cache.Dispose();
+            foreach (var m in _pendingMemory) if (m is { } kv) { kv.K.Dispose(); kv.V.Dispose(); }
         }
     }
 }

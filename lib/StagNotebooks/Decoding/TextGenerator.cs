@@ -15,11 +15,17 @@ public static class TextGenerator
     /// </summary>
     public static GenerationResult Generate(IDecodingEngine engine, Tensor prompt, int maxNewTokens, long? eosId = null, SamplingOptions? sampling = null)
     {
+        using var session = engine.Start(prompt.shape[0], (int)prompt.shape[1] + maxNewTokens);
+        return Generate(session, prompt, maxNewTokens, eosId, sampling);
+    }
+
+    /// <summary>The same over a session (of any engine) that has room for the prompt and the new tokens from its position.</summary>
+    public static GenerationResult Generate(IDecodeSession session, Tensor prompt, int maxNewTokens, long? eosId = null, SamplingOptions? sampling = null)
+    {
         sampling ??= SamplingOptions.Greedy;
         long b = prompt.shape[0];
         var device = prompt.device;
         using var generator = sampling.Temperature > 0 ? new Generator((ulong)sampling.Seed, device) : null;
-        using var session = engine.Start(b, (int)prompt.shape[1] + maxNewTokens);
         var output = Enumerable.Range(0, (int)b).Select(_ => new List<long>()).ToArray();
         var finished = new bool[b];
         var steps = new List<double>();

@@ -118,6 +118,17 @@ public sealed class KVCache
         Length = length;
     }
 
+    /// <summary>
+    /// Sets the positions held to <paramref name="length"/> without writing: another view of the same storage (the
+    /// folded views of <see cref="StagCache"/>) appended them. Keeps a session's views of one storage in agreement.
+    /// </summary>
+    public void SetLength(int length)
+    {
+        if (length < 0 || (!IsRing && length > _storage.Capacity))
+            throw new ArgumentOutOfRangeException(nameof(length), $"a cache of capacity {_storage.Capacity} cannot hold {length} positions");
+        Length = length;
+    }
+
     /// <summary>The held entries (nb, H, Count, D), as views (valid until the next Append).</summary>
     public (Tensor K, Tensor V) Contents() => Slots(_storage.Reserved, Count);
 

@@ -13,12 +13,10 @@ public sealed record StackInput(Tensor Embeddings, int Start, RotaryEmbedding? R
                                 IReadOnlyList<KVCache>? SelfCaches = null, StackMemory? Memory = null);
 
 /// <summary>
-/// Where the cross sublayers read the stack below. Chunk mode (training, prefill, the sequential engine):
-/// <paramref name="Output"/> is its output (B, T, d) at the input's positions, and <paramref name="Caches"/> (one per
-/// layer), if any, the earlier ones. Step mode (the staggered engines): Output is null and the caches already hold
-/// everything visible.
+/// Where the cross sublayers read the stack below: <paramref name="Output"/> is its output (B, T, d) at the input's
+/// positions, and <paramref name="Caches"/> (one per layer), if any, the earlier ones.
 /// </summary>
-public sealed record StackMemory(Tensor? Output, IReadOnlyList<KVCache>? Caches = null);
+public sealed record StackMemory(Tensor Output, IReadOnlyList<KVCache>? Caches = null);
 
 /// <summary>
 /// One stack of h blocks. Upper stacks (and the single stack of a shared-weights model) also own one
@@ -48,21 +46,7 @@ public sealed class LayerStack : nn.Module<StackInput, Tensor>
         var memory = input.Memory;
         if (memory is null) return Run(input.Embeddings, input.Start, input.Rope, input.SelfCaches, null);
         if (!HasCross) throw new InvalidOperationException($"stack {StackIndex} has no cross-attention layers");
-        if (memory is { Output: null, Caches: null })
-            throw new ArgumentException("the stack's memory needs an output (chunk mode) or caches (step mode)", nameof(input));
         return Run(input.Embeddings, input.Start, input.Rope, input.SelfCaches, l => new CrossInput(memory.Output, memory.Caches?[l]));
-    }
-
-    /// <summary>
-    /// Step mode with p passes folded into the batch (shared weights: the batched engine). x (p·B, 1, d) at
-    /// <paramref name="pos"/>; rows before <paramref name="firstCrossRow"/> are pass 1, which has no stack below and
-    /// skips the cross sublayers; the other rows read <paramref name="crossCaches"/> (one per layer, (p−1)·B rows).
-    /// </summary>
-    public Tensor StepFoldedPasses(Tensor x, int pos, RotaryEmbedding? rope, IReadOnlyList<KVCache> selfCaches,
-                                   IReadOnlyList<KVCache> crossCaches, long firstCrossRow)
-    {
-        if (!HasCross) throw new InvalidOperationException($"stack {StackIndex} has no cross-attention layers");
-        return Run(x, pos, rope, selfCaches, l => new CrossInput(null, crossCaches[l], firstCrossRow));
     }
 
     /// <param name="cross">layer → what its cross sublayer reads; null: the cross sublayers are off</param>

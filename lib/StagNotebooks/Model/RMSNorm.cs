@@ -25,15 +25,17 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
     }
 
     // (…, d) → (…, d); no dispose scope of its own: always called inside its caller's.
-    public override Tensor forward(Tensor x) =>
-        nn.functional.normalize(x, p: 2, dim: -1, eps: _eps * _sqrtDim).mul(weight).mul(_sqrtDimScalar);
-
-    /// <summary>forward without the weight, (…, d) → (…, d): the input of a projection the weight is folded into.</summary>
-    public Tensor Unweighted(Tensor x) => nn.functional.normalize(x, p: 2, dim: -1, eps: _eps * _sqrtDim).mul(_sqrtDimScalar);
+    public override Tensor forward(Tensor x) => Direction(x, _eps).mul(weight).mul(_sqrtDimScalar);
 
     /// <summary>
-    /// Projection w (out, d) with this norm's weight folded in, w·diag(scale·weight): forward(x)·wᵀ =
-    /// Unweighted(x)·FoldInto(w)ᵀ up to rounding (scale √d: the input may be normalize(x) alone). A new tensor.
+    /// x / max(‖x‖, ε·√d), (…, d) → (…, d): the norm without √d and its weight, one call. forward(x) = Direction(x)·√d·weight;
+    /// a decode step multiplies Direction(x) by a projection with √d·weight folded in (<see cref="FoldInto"/>, scale √d).
+    /// </summary>
+    public static Tensor Direction(Tensor x, double eps) => nn.functional.normalize(x, p: 2, dim: -1, eps: eps * Math.Sqrt(x.shape[^1]));
+
+    /// <summary>
+    /// Projection w (out, d) with this norm's weight folded in, w·diag(scale·weight): with scale √d,
+    /// forward(x)·wᵀ = Direction(x)·FoldInto(w, √d)ᵀ up to rounding. A new tensor.
     /// </summary>
     public Tensor FoldInto(Tensor w, double scale = 1.0) => w * (scale == 1.0 ? weight : weight.Times(scale)).unsqueeze(0);
 }

@@ -17,6 +17,7 @@ public sealed class RotaryEmbedding : nn.Module
         // One-position rows, made on first use: a decode step then slices nothing. Filled under a lock: decoding
         // engines call from several threads, and two threads filling one slot would leak a tensor or read a torn pair.
         readonly (Tensor Cos, Tensor Sin)?[] _rows = new (Tensor, Tensor)?[Cos.shape[0]];
+        readonly Tensor?[] _matrices = new Tensor?[Cos.shape[0]];
 
         public (Tensor Cos, Tensor Sin) Row(int position)
         {
@@ -26,6 +27,23 @@ public sealed class RotaryEmbedding : nn.Module
                 var row = (Cos.narrow(0, position, 1).DetachFromDisposeScope(), Sin.narrow(0, position, 1).DetachFromDisposeScope());
                 _rows[position] = row;
                 return row;
+            }
+        }
+
+        /// <summary>
+        /// M (D, D) with rope(x, t) = x·M: rotation is linear, M = diag(cos_t) + R·diag(sin_t). Made on first use, so a
+        /// decode step rotates with one matmul instead of four calls.
+        /// </summary>
+        public Tensor Matrix(int position)
+        {
+            lock (_matrices)
+            {
+                if (_matrices[position] is { } m) return m;
+                using var scope = torch.NewDisposeScope();
+                var (cos, sin) = Row(position);                                                    // (1, D) each
+                m = (torch.diag(cos.squeeze(0)) + RotateHalf * sin).DetachFromDisposeScope();       // (D, D)
+                _matrices[position] = m;
+                return m;
             }
         }
 
@@ -66,6 +84,9 @@ public sealed class RotaryEmbedding : nn.Module
 
     /// <summary>Test view: one-position rows made so far, over every device and dtype.</summary>
     internal int RowsMade { get { lock (_gate) return _tables.Values.Sum(t => t.RowsMade); } }
+
+    /// <summary>Rotates x (…, 1, D) as position <paramref name="pos"/>: x·M[pos], one call (a decode step's RoPE).</summary>
+    public Tensor ApplyStep(Tensor x, int pos) => x.matmul(For(x.device, x.dtype).Matrix(pos));
 
     /// <summary>Rotates x (…, T, D) as positions [start, start+T).</summary>
     public Tensor Apply(Tensor x, int start)

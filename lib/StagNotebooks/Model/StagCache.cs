@@ -8,7 +8,8 @@ namespace StagNotebooks.Model;
 /// Per layer one self-attention storage holds all passes folded into the batch (pass s = rows [s·B, (s+1)·B)),
 /// and one cross-attention storage holds passes 2..p; <see cref="Self"/>[pass][layer] and
 /// <see cref="Cross"/>[pass][layer] are views of them. The folding lets a shared-weights engine run all passes
-/// as one batch over the same buffers. The cross cache grows by one memory position per step (a ring of w
+/// as one batch over the same buffers: <see cref="FoldedSelf"/> and <see cref="FoldedCross"/> are those views (the stacked
+/// engine appends through them; <see cref="Align"/> brings every view to one length). The cross cache grows by one memory position per step (a ring of w
 /// entries when the cross-attention is windowed).
 /// </summary>
 public sealed class StagCache : IDisposable
@@ -21,6 +22,10 @@ public sealed class StagCache : IDisposable
     public int Capacity { get; }
     public IReadOnlyList<IReadOnlyList<KVCache>> Self { get; }
     public IReadOnlyList<IReadOnlyList<KVCache>> Cross { get; }
+    /// <summary>Per layer, one view over all passes' self rows (p·B).</summary>
+    public IReadOnlyList<KVCache> FoldedSelf { get; }
+    /// <summary>Per layer, one view over passes 2..p's cross rows ((p−1)·B); empty when p = 1.</summary>
+    public IReadOnlyList<KVCache> FoldedCross { get; }
 
     public StagCache(StagFormerConfig c, long batch, Device device, ScalarType dtype = ScalarType.Float32, int? capacity = null)
     {
@@ -39,10 +44,9 @@ public sealed class StagCache : IDisposable
         Cross = Enumerable.Range(0, Passes)
             .Select(s => (IReadOnlyList<KVCache>)(s == 0 ? Array.Empty<KVCache>() : _cross.Select(st => new KVCache(st, (s - 1) * batch, batch)).ToArray()))
             .ToArray();
+        FoldedSelf = _self.Select(st => new KVCache(st, 0, Passes * batch)).ToArray();
+        FoldedCross = _cross.Select(st => new KVCache(st, 0, (Passes - 1) * batch)).ToArray();
     }
-
-    /// <summary>Positions processed by the last pass (the position of the next token).</summary>
-    public int Position => Self[Passes - 1][0].Length;
 
     /// <summary>Rolls every cache of every pass back to <paramref name="length"/> positions.</summary>
     public void Truncate(int length)
@@ -54,11 +58,14 @@ public sealed class StagCache : IDisposable
     public long SelfBytes => _self.Sum(s => s.Bytes);
     public long CrossBytes => _cross.Sum(s => s.Bytes);
 
-    /// <summary>Views over all passes of each layer's self storage, at pass 1's length (all passes must agree).</summary>
-    public IReadOnlyList<KVCache> AllPassesSelf() => Self[0].Select(c => c.Over(0, Passes * Batch)).ToArray();
-
-    /// <summary>Views over passes 2..p of each layer's cross storage.</summary>
-    public IReadOnlyList<KVCache> AllPassesCross() => Cross[1].Select(c => c.Over(0, (Passes - 1) * Batch)).ToArray();
+    /// <summary>
+    /// Sets every view (per pass and folded, self and cross) to <paramref name="position"/> positions: a session whose
+    /// steps appended through one set of views calls it before the other set is read. Writes nothing.
+    /// </summary>
+    public void Align(int position)
+    {
+        foreach (var c in Self.SelectMany(p => p).Concat(Cross.SelectMany(p => p)).Concat(FoldedSelf).Concat(FoldedCross)) c.SetLength(position);
+    }
 
     public void Dispose()
     {

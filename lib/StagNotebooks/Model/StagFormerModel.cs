@@ -14,7 +14,7 @@ public sealed record ModelOutput(Tensor Logits, IReadOnlyList<Tensor>? StackOutp
 /// <summary>
 /// StagFormer with p stacks (p = 1: the baseline Transformer). Every stack reads the token embeddings E; stack s
 /// cross-attends to stack s−1's final output at positions ≤ i−1. Teacher-forced forward runs the stacks one
-/// after another; the step-mode methods let decoding engines run the p stacks of one step concurrently.
+/// after another; decoding engines run a step's passes through <see cref="TransformerBlock.Step"/>.
 /// Shared weights: one stack of blocks (plus one set of cross-attention sublayers) used by every pass.
 /// </summary>
 public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
@@ -97,8 +97,16 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
     {
         if (stack_mix is null) return passOutputs[^1].alias();
         using var scope = torch.NewDisposeScope();
-        var stacked = torch.stack(passOutputs, 0);                                  // (p, B, T, d)
-        return (stacked * stack_mix.view(-1, 1, 1, 1)).sum(dim: 0).MoveToOuterDisposeScope();   // sum(0) would bind to sum(ScalarType)
+        return CombineStacked(torch.stack(passOutputs, 0)).MoveToOuterDisposeScope();      // (p, B, T, d) → (B, T, d)
+    }
+
+    /// <summary>The same from the passes' outputs stacked, (p, …) → (…): the stacked engine's outputs already are.</summary>
+    public Tensor CombineStacked(Tensor stacked)
+    {
+        if (stack_mix is null) return stacked.select(0, -1);
+        var shape = new long[stacked.dim()];
+        Array.Fill(shape, 1L); shape[0] = -1;
+        return (stacked * stack_mix.view(shape)).sum(dim: 0);                       // sum(0) would bind to sum(ScalarType)
     }
 
     /// <summary>logits = Unembed(FinalNorm(h)): (B, T, d) → (B, T, V).</summary>
@@ -124,7 +132,7 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         for (int s = 0; s < Config.Stacks; s++)
         {
             observer?.BeginPass(s);
-            var memory = s > 0 ? new StackMemory(below, input.Cache?.Cross[s]) : null;
+            var memory = s > 0 ? new StackMemory(below!, input.Cache?.Cross[s]) : null;
             var h = StackFor(s).forward(new StackInput(e, start, rope, input.Cache?.Self[s], memory));
             outs.Add(h);
             below = h;
@@ -143,33 +151,5 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
             for (int l = 0; l < Config.LayersPerStack; l++)
                 StackFor(s).cross_layers[l].cross_attn.InitializeNullSlot(cache.Cross[s][l]);
         return cache;
-    }
-
-    /// <summary>
-    /// Step mode: pass s on one position. Its cross cache must already hold the memory of positions ≤ pos−1 (an
-    /// engine appends it, projected as <see cref="StaggeredCrossAttention.ProjectMemory"/> does), so this does not
-    /// wait for pass s−1 at pos. e (B, 1, d) → (B, 1, d).
-    /// </summary>
-    public Tensor PassStep(int pass, Tensor e, int pos, StagCache cache)
-    {
-        ActivationObservers.Current?.BeginPass(pass);
-        var memory = pass > 0 ? new StackMemory(null, cache.Cross[pass]) : null;
-        return StackFor(pass).forward(new StackInput(e, pos, rope, cache.Self[pass], memory));
-    }
-
-    /// <summary>
-    /// Step mode of a shared-weights model with all p passes of one position as one batch of p·B rows, so the one
-    /// stack's weights are read once per step (the batched engine). <paramref name="selfCaches"/>: each layer's self
-    /// cache over all passes (<see cref="StagCache.AllPassesSelf"/>); <paramref name="crossCaches"/>: passes 2..p
-    /// (<see cref="StagCache.AllPassesCross"/>), holding the memory of positions ≤ pos−1.
-    /// e (B, 1, d) → (p·B, 1, d), pass s in rows [s·B, (s+1)·B).
-    /// </summary>
-    public Tensor StepFoldedPasses(Tensor e, int pos, IReadOnlyList<KVCache> selfCaches, IReadOnlyList<KVCache> crossCaches)
-    {
-        if (Config.Weights != WeightSharing.Shared || Config.Stacks < 2)
-            throw new InvalidOperationException("folding the passes into one batch needs a shared-weights StagFormer (Weights = Shared, Stacks ≥ 2)");
-        using var scope = torch.NewDisposeScope();
-        var x = e.repeat(Config.Stacks, 1, 1);                                     // (p·B, 1, d): every pass reads E
-        return stacks[0].StepFoldedPasses(x, pos, rope, selfCaches, crossCaches, firstCrossRow: e.shape[0]).MoveToOuterDisposeScope();
     }
 }

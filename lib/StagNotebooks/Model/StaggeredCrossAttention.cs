@@ -41,19 +41,6 @@ public sealed class StaggeredCrossAttention : nn.Module
     /// <summary>Heads' outputs y (B, H, T, D) scaled by the gate tanh(g) (one per layer or per head); y itself without a gate.</summary>
     Tensor Gate(Tensor y) => cross_gate is null ? y : y * cross_gate.tanh().view(1, -1, 1, 1).to(y.dtype);
 
-    /// <summary>
-    /// o_proj's weight (d, H·D) with the gate folded in (column block h scaled by tanh(g_h)): what engines that stack
-    /// the p stacks' weights multiply by. The same map as <see cref="Gate"/> then o_proj. A new tensor: a snapshot.
-    /// </summary>
-    public Tensor GatedOutWeight()
-    {
-        var w = o_proj.weight!;
-        if (cross_gate is null) return w.detach().clone();
-        using var scope = torch.NewDisposeScope();
-        var scale = cross_gate.detach().tanh().repeat_interleave(_heads / cross_gate.shape[0] * _headDim);   // (H·D)
-        return (w.detach() * scale.unsqueeze(0)).MoveToOuterDisposeScope();
-    }
-
     Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], _heads, _headDim).transpose(1, 2);   // (B, T, d) → (B, H, T, D)
 
     /// <summary>Keys and values of memory m (B, Tm, d) at positions [start, start+Tm): what a cross cache stores.</summary>
@@ -68,17 +55,7 @@ public sealed class StaggeredCrossAttention : nn.Module
     }
 
     /// <summary>
-    /// The memory projection as a plain linear map, for engines that fuse the h layers' projections into one matmul:
-    /// ProjectMemory's K/V before RoPE = NormalizeMemory(m)·Wᵀ with W = this (2d, d), the memory norm's weight folded
-    /// into kv_proj's (see <see cref="RMSNorm.FoldInto"/> for <paramref name="scale"/>). A new tensor: a snapshot.
-    /// </summary>
-    public Tensor FoldedMemoryKvWeight(double scale = 1.0) => memory_norm.FoldInto(kv_proj.weight!, scale);
-
-    /// <summary>Memory m (…, d) RMS-normed without the norm's weight: the input of <see cref="FoldedMemoryKvWeight"/>, the same in every layer.</summary>
-    public Tensor NormalizeMemory(Tensor m) => memory_norm.Unweighted(m);
-
-    /// <summary>
-    /// Chunk mode (training, prefill, the sequential engine): queries x (B, T, d) and the memory for the same
+    /// Training, prefill and the sequential engine: queries x (B, T, d) and the memory for the same
     /// positions [start, start+T). With a cache, attends to the cached memory plus the new chunk, then appends it.
     /// </summary>
     public Tensor Forward(Tensor x, int start, Tensor memory, RotaryEmbedding? rope, KVCache? cache, int layer = 0)
@@ -118,30 +95,6 @@ public sealed class StaggeredCrossAttention : nn.Module
         var visible = keyPos.unsqueeze(0) <= queryPos.unsqueeze(1).Minus(lag);
         if (window is int w) visible = visible & (keyPos.unsqueeze(0) > queryPos.unsqueeze(1).Minus(lag + w));
         return visible;
-    }
-
-    /// <summary>
-    /// Step mode (the staggered engines): the cache already holds exactly the memory the query at <paramref name="pos"/>
-    /// may see — positions up to pos−1, the last w of them in a ring — so no mask is needed and the memory of
-    /// this step is appended only after it.
-    /// </summary>
-    public Tensor Step(Tensor x, int pos, RotaryEmbedding? rope, KVCache cache, int layer = 0)
-    {
-        using var scope = torch.NewDisposeScope();
-        if (cache.Length != pos + 1 - _lag)
-            throw new InvalidOperationException($"staggered step at position {pos} needs memory up to {pos - _lag}, the cross cache holds {cache.Length} positions");
-        if (cache.Storage.Reserved > 0)
-        {
-            // The null slot already sits in the cache's reserved slot 0: attend to one contiguous buffer.
-            var (kr, vr) = cache.ContentsWithReserved();
-            var q = q_proj.forward(x).view(x.shape[0], _heads, 1, _headDim);                     // (B, H, 1, D)
-            if (rope != null) q = rope.Apply(q, pos);
-            ActivationObservers.Current?.RecordCrossAttention(layer, q, kr, true, null, cache.Positions(), pos);
-            var y = Gate(nn.functional.scaled_dot_product_attention(q, kr, vr));               // (B, H, 1, D)
-            return o_proj.forward(y.view(x.shape[0], 1, -1)).MoveToOuterDisposeScope();
-        }
-        var (k, v) = cache.Contents();
-        return Attend(x, pos, k, v, null, rope, layer, null, cache.Positions()).MoveToOuterDisposeScope();
     }
 
     /// <summary>Writes the learned null key/value into the cache's reserved slot (once per decoding session).</summary>

@@ -17,22 +17,20 @@ public sealed class CrossAttentionBlock : nn.Module
         cross_attn = new StaggeredCrossAttention(c);
         RegisterComponents();
     }
-
-    // Plain weights for engines that stack the p stacks' layers, pre-norm weight folded in (RMSNorm.FoldInto).
-    public Tensor FoldedQueryWeight(double scale = 1.0) => cross_norm.FoldInto(cross_attn.q_proj.weight!, scale);   // (d, d)
-    public Tensor OutWeight => cross_attn.GatedOutWeight();                                                      // (d, d), the gate folded in
 }
 
 /// <summary>
-/// Where a block's cross-attention reads its memory. Chunk mode: <see cref="Memory"/> holds stack s−1's output at
-/// the same positions as the input (and <see cref="Cache"/>, if any, the earlier ones). Step mode: Memory is null
-/// and the cache already holds everything visible. <see cref="FirstRow"/>: cross-attention applies to batch rows
-/// from here on (<see cref="LayerStack.StepFoldedPasses"/> folds pass 1, which has none, into the same batch).
+/// Where a block's cross-attention reads its memory: <see cref="Memory"/> holds stack s−1's output at the same
+/// positions as the input, and <see cref="Cache"/>, if any, the earlier ones (a decode step reads its cache alone:
+/// <see cref="TransformerBlock.Step"/>).
 /// </summary>
-public sealed record CrossInput(Tensor? Memory, KVCache? Cache, long FirstRow = 0);
+public sealed record CrossInput(Tensor Memory, KVCache? Cache);
 
-/// <summary>Pre-norm block: x + SelfAttn(norm x); [x + CrossAttn(norm x, M)]; x + FFN(norm x).</summary>
-public sealed class TransformerBlock : nn.Module
+/// <summary>
+/// Pre-norm block: x + SelfAttn(norm x); [x + CrossAttn(norm x, M)]; x + FFN(norm x). <see cref="Forward"/> runs it
+/// on a chunk of positions (training, prefill); <see cref="Step"/> (BlockStep.cs) on one position for every decoding engine.
+/// </summary>
+public sealed partial class TransformerBlock : nn.Module
 {
     public int LayerIndex { get; }
     public RMSNorm attn_norm, ffn_norm;
@@ -53,27 +51,13 @@ public sealed class TransformerBlock : nn.Module
 
     Tensor Drop(Tensor x) => resid_dropout is null ? x : resid_dropout.forward(x);
 
-    // Plain weights for engines that stack the p stacks' layers, pre-norm weights folded in (RMSNorm.FoldInto).
-    public Tensor FoldedQkvWeight(double scale = 1.0) => attn_norm.FoldInto(self_attn.qkv_proj.weight!, scale);   // (3d, d)
-    public Tensor AttnOutWeight => self_attn.o_proj.weight!;                                                    // (d, d)
-    public Tensor FoldedGateUpWeight(double scale = 1.0) => ffn_norm.FoldInto(ffn.GateUpWeight(), scale);         // (2F, d) or (F, d)
-    public Tensor DownWeight => ffn.down_proj.weight!;                                                          // (d, F)
-
     /// <param name="x">(B, T, d) at positions [start, start+T)</param>
     public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? selfCache, CrossAttentionBlock? cross, CrossInput? crossInput)
     {
         using var scope = torch.NewDisposeScope();
         x = x.Plus(Drop(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache, LayerIndex)));   // Plus: HeldScalars says why
         if (cross != null && crossInput != null)
-        {
-            var rows = crossInput.FirstRow == 0 ? x : x.narrow(0, crossInput.FirstRow, x.shape[0] - crossInput.FirstRow);
-            var normed = cross.cross_norm.forward(rows);
-            var y = crossInput.Memory is null
-                ? cross.cross_attn.Step(normed, start, rope, crossInput.Cache!, LayerIndex)
-                : cross.cross_attn.Forward(normed, start, crossInput.Memory, rope, crossInput.Cache, LayerIndex);
-            rows = rows.Plus(Drop(y));
-            x = crossInput.FirstRow == 0 ? rows : torch.cat(new[] { x.narrow(0, 0, crossInput.FirstRow), rows }, 0);
-        }
+            x = x.Plus(Drop(cross.cross_attn.Forward(cross.cross_norm.forward(x), start, crossInput.Memory, rope, crossInput.Cache, LayerIndex)));
         x = x.Plus(Drop(ffn.forward(ffn_norm.forward(x))));
         ActivationObservers.Current?.RecordResidual(LayerIndex, x);
         return x.MoveToOuterDisposeScope();

@@ -28,7 +28,8 @@ public static class RecurrentDrift
         var twoPassFinal = twoPass.StackOutputs![1];                                                  // (B, T, d)
         var twoPassLogp = twoPass.Logits.log_softmax(-1);
 
-        using var session = new RecurrentDecoder(model, prefill).Start(tokens.shape[0]);
+        using var engine = EngineKinds.Create(model, prefill == RecurrentPrefill.TwoPass ? EngineKind.Recurrent : EngineKind.RecurrentSelfPrefill);
+        using var session = engine.Start(tokens.shape[0]);
         using var capture = ActivationCapture.Start(attention: false, residuals: true);
         session.Prefill(tokens.narrow(1, 0, promptLength));
         var points = new List<DriftPoint>();

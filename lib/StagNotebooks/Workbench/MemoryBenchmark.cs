@@ -85,7 +85,7 @@ public static class MemoryBenchmark
             for (int i = 0; i < 2; i++)
             {
                 var prompt = torch.tensor(test.Read(i * 997 % (test.Count - 20), 16), new long[] { 1, 16 }, device: target.WeightDevice);
-                TextGenerator.Generate(new SequentialDecoder(target), prompt, newTokens);
+                using (var engine = EngineKinds.Create(target, EngineKind.Sequential)) TextGenerator.Generate(engine, prompt, newTokens);
                 new SpeculativeDecoder(target, draft, lookahead: 4).Generate(prompt, newTokens);
             }
 
@@ -94,7 +94,7 @@ public static class MemoryBenchmark
             {
                 new("baseline-2h", ModelVariants.Apply(shape, "baseline-2h"), EngineKind.Sequential),
                 new("separate-2xh", ModelVariants.Apply(shape, "separate-2xh"), EngineKind.Parallel),
-                new("shared-2xh", ModelVariants.Apply(shape, "shared-2xh"), EngineKind.Batched),
+                new("shared-2xh", ModelVariants.Apply(shape, "shared-2xh"), EngineKind.Stacked),
                 new("shared-2xh", ModelVariants.Apply(shape, "shared-2xh"), EngineKind.Recurrent),
             };
             DecodeBenchmark.Run(cases, new DecodeBenchOptions { Steps = 8, PromptLength = 16, Warmup = 2, Device = device });

@@ -14,7 +14,6 @@ public class EngineEquivalenceTests
     {
         yield return new SequentialDecoder(m);
         if (m.Config.Stacks > 1) yield return new StaggeredParallelDecoder(m);
-        if (m.Config.Stacks > 1 && m.Config.Weights == WeightSharing.Shared) yield return new BatchedSharedDecoder(m);
         yield return new StackedDecoder(m);
     }
 
@@ -93,7 +92,6 @@ public class EngineEquivalenceTests
         var m = Variants.Model(Variants.Tiny with { Stacks = 2, CrossLag = 0, Weights = WeightSharing.Shared });
         var e = Assert.Throws<ArgumentException>(() => new StaggeredParallelDecoder(m));
         Assert.Equal("the parallel engine needs staggered cross-attention (CrossLag = 1): with CrossLag = 0 stack s waits for stack s−1 at the same position", e.Message);
-        Assert.Throws<ArgumentException>(() => new BatchedSharedDecoder(m));
         Assert.Throws<ArgumentException>(() => new StackedDecoder(m));
     }
 

@@ -20,9 +20,9 @@ public class SmallDefectTests
         using var ng = torch.no_grad();
         m.eval();
         using var want = m.forward(new ModelInput(tokens)).Logits;                  // (B, T, V)
-        foreach (IDecodingEngine engine in new IDecodingEngine[] { new SequentialDecoder(m), new BatchedSharedDecoder(Variants.Model(c with { Weights = WeightSharing.Shared })) })
+        foreach (IDecodingEngine engine in new IDecodingEngine[] { new SequentialDecoder(m), new StackedDecoder(Variants.Model(c with { Weights = WeightSharing.Shared })) })
         {
-            var model = engine is SequentialDecoder s ? s.Model : ((BatchedSharedDecoder)engine).Model;
+            var model = engine is SequentialDecoder s ? s.Model : ((StackedDecoder)engine).Model;
             model.train();
             using var reference = ((Func<Tensor>)(() => { model.eval(); var l = model.forward(new ModelInput(tokens)).Logits; model.train(); return l; }))();
             using var session = engine.Start(tokens.shape[0]);
