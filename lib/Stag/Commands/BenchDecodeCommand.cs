@@ -12,12 +12,15 @@ public sealed class BenchDecodeCommand : ICommand
     public string Name => "bench decode";
     public string Summary => "prefill and per-token decode time of every variant and engine (ratios taken in one run)";
     public string Usage => """
-        stag bench decode [--shape cpu-h] [--batch 1] [--prompt 32] [--steps 64] [--warmup 8]
+        stag bench decode [--shape cpu-h] [--batch 1] [--prompt 32] [--steps 64] [--warmup 8] [--rounds 8]
                           [--device auto|cpu|cuda] [--dtype float32|bfloat16] [--threads N] [--thread-ablation] [--json] [--out file.json]
         stag bench decode --study [--batches 1,4,16,64] [--contexts 32,128] [--steps 24] [--out folder]
 
           --shape    a named shape (stag model info); its h is the per-stack depth, baseline-2h has 2h layers
           --steps    decode steps timed after --warmup untimed ones (at least 50 recommended)
+          --rounds   the protocol: every engine decodes one block of steps per round, engines interleaved; each
+                     ratio to baseline-2h gets a 95% interval over rounds (paired by round), steps beyond p75 + 3 IQR
+                     are counted as outliers, and a cell with many is marked noisy instead of read as a ratio
           --thread-ablation  also time the thread engine with the old per-step set_num_threads (parallel-perstep)
           --json     print the results as JSON (--out also writes them to a file)
           --study    every variant (incl. wide-h, windowed, p = 3 and 4) × engine × batch × context, a fitted
@@ -32,7 +35,7 @@ public sealed class BenchDecodeCommand : ICommand
         var o = new DecodeBenchOptions
         {
             Batch = args.GetInt("batch", 1), PromptLength = args.GetInt("prompt", 32), Steps = args.GetInt("steps", 64),
-            Warmup = args.GetInt("warmup", 8), Device = args.Get("device", "cpu"), Dtype = args.Get("dtype", "float32"),
+            Warmup = args.GetInt("warmup", 8), Rounds = args.GetInt("rounds", 8), Device = args.Get("device", "cpu"), Dtype = args.Get("dtype", "float32"),
         };
         bool json = args.Flag("json"), threadAblation = args.Flag("thread-ablation");
         var outPath = args.Get("out");
@@ -58,11 +61,11 @@ public sealed class BenchDecodeCommand : ICommand
         if (outPath != null) AtomicFile.WriteAllText(outPath, text);
         if (json) { Console.WriteLine(text); return 0; }
         var t = new Table().Border(TableBorder.Rounded);
-        foreach (var col in new[] { "variant", "engine", "prefill ms", "decode ms/token (p10–p90)", "tokens/s", "× baseline-2h", "= sequential", "calls/step", "weights MB", "self KV MB", "cross KV MB" })
+        foreach (var col in new[] { "variant", "engine", "prefill ms", "decode ms/token (IQR)", "tokens/s", "× baseline-2h [95%]", "outliers", "= sequential", "calls/step", "weights MB", "self KV MB", "cross KV MB" })
             t.AddColumn(col);
         foreach (var r in results)
-            t.AddRow(r.Variant, r.EngineName, $"{r.PrefillMs:F2}", $"{r.DecodeMedianMs:F3} ({r.DecodeP10Ms:F3}–{r.DecodeP90Ms:F3})", $"{r.TokensPerSecond:F0}",
-                $"{r.RatioToBaseline:F2}", r.TokensEqualSequential switch { true => "yes", false => "[red]NO[/]", null => "n/a" }, $"{r.CriticalPathTensors}", $"{r.WeightBytes / 1e6:F1}", $"{r.SelfKvBytes / 1e6:F2}", $"{r.CrossKvBytes / 1e6:F2}");
+            t.AddRow(r.Variant, r.EngineName, $"{r.PrefillMs:F2}", $"{r.DecodeMedianMs:F3} ({r.DecodeP25Ms:F3}–{r.DecodeP75Ms:F3})", $"{r.TokensPerSecond:F0}",
+                r.Noisy ? $"[yellow]{Markup.Escape(r.RatioText)}[/]" : Markup.Escape(r.RatioText), $"{r.Outliers}", r.TokensEqualSequential switch { true => "yes", false => "[red]NO[/]", null => "n/a" }, $"{r.CriticalPathTensors}", $"{r.WeightBytes / 1e6:F1}", $"{r.SelfKvBytes / 1e6:F2}", $"{r.CrossKvBytes / 1e6:F2}");
         AnsiConsole.Write(t);
         // A prediction, not a measurement: the measured calls and computed bytes under assumed GPU constants.
         var g = GpuAssumptions.H200;

@@ -28,6 +28,8 @@ public sealed record DecodeBenchOptions
     public int PromptLength { get; init; } = 32;
     public int Steps { get; init; } = 64;
     public int Warmup { get; init; } = 8;
+    /// <summary>Rounds in which every case decodes one block of steps, cases interleaved; the ratio's interval is over rounds.</summary>
+    public int Rounds { get; init; } = 8;
     public string Device { get; init; } = "cpu";
     /// <summary>Weight and KV-cache dtype: float32, or bfloat16 (what a GPU serves with; fp32 master weights cast once).</summary>
     public string Dtype { get; init; } = "float32";
@@ -48,6 +50,33 @@ public sealed record DecodeBenchResult(
 {
     /// <summary>Bytes a step must read ÷ its median time: compare with the roofline's GB/s.</summary>
     public double AchievedGBs => BytesReadPerStep / (DecodeMedianMs / 1000) / 1e9;
+
+    /// <summary>The interquartile range of the timed steps (p25, p75).</summary>
+    public double DecodeP25Ms { get; init; } = double.NaN;
+    public double DecodeP75Ms { get; init; } = double.NaN;
+
+    /// <summary>
+    /// The 95% interval of the ratio to the baseline: per round, this case's median step over the baseline's median
+    /// step in the same round (interleaved, so a slow phase of the machine hits both), a t-interval of the log ratios
+    /// over rounds. NaN with fewer than two rounds.
+    /// </summary>
+    public double RatioLow { get; init; } = double.NaN;
+    public double RatioHigh { get; init; } = double.NaN;
+    public int Rounds { get; init; }
+
+    /// <summary>Timed steps slower than p75 + 3 × IQR: pauses of the machine, not of the engine.</summary>
+    public int Outliers { get; init; }
+
+    /// <summary>Too noisy to read as a ratio: more than a tenth of the steps are outliers, or the IQR exceeds half the median.</summary>
+    public bool Noisy => Outliers * 10 > Steps || DecodeP75Ms - DecodeP25Ms > 0.5 * DecodeMedianMs;
+
+    /// <summary>The ratio as a chart should plot it: NaN (a gap) when <see cref="Noisy"/>.</summary>
+    public double PlottedRatio => Noisy ? double.NaN : RatioToBaseline;
+
+    /// <summary>"0.64 [0.62, 0.66]", with "noisy" appended when the cell is: the ratio as tables print it.</summary>
+    public string RatioText => double.IsNaN(RatioLow)
+        ? $"{IO.NumberText.Cell(RatioToBaseline)} (1 round: no interval)"
+        : $"{IO.NumberText.Cell(RatioToBaseline)} [{IO.NumberText.Cell(RatioLow)}, {IO.NumberText.Cell(RatioHigh)}]{(Noisy ? " noisy" : "")}";
 }
 
 /// <summary>
@@ -77,7 +106,7 @@ public static class DecodeBenchmark
         };
     }
 
-    const int Rounds = 4, BlockWarmup = 2;
+    const int BlockWarmup = 2;
 
     /// <summary>A case's engine (made once) and its timed session; disposing frees both.</summary>
     sealed class Running(DecodeBenchCase c, IDecodingEngine engine, IDecodeSession session) : IDisposable
@@ -88,6 +117,7 @@ public static class DecodeBenchmark
         public Tensor? Next;
         public readonly List<long[]> Tokens = new();
         public readonly List<double> StepMs = new();
+        public readonly List<double> RoundMedianMs = new();
         public long CriticalPathTensors;
         public double PrefillMs;
         public void Dispose() { Next?.Dispose(); Session.Dispose(); Engine.Dispose(); }
@@ -101,7 +131,8 @@ public static class DecodeBenchmark
     {
         var device = TorchRuntime.ResolveDevice(o.Device);
         var dtype = ParseDtype(o.Dtype);
-        int length = o.PromptLength + o.Warmup + o.Steps + Rounds * BlockWarmup + 1;
+        if (o.Rounds < 1) throw new ArgumentException($"rounds must be at least 1 (got {o.Rounds})");
+        int length = o.PromptLength + o.Warmup + o.Steps + o.Rounds * BlockWarmup + 1;
         var models = new Dictionary<string, StagFormerModel>();
         var running = new List<Running>();
         try
@@ -159,7 +190,7 @@ public static class DecodeBenchmark
     /// </summary>
     static void DecodeInRounds(List<Running> running, DecodeBenchOptions o, Device device)
     {
-        int rounds = Math.Max(1, Math.Min(Rounds, o.Steps));
+        int rounds = Math.Max(1, Math.Min(o.Rounds, o.Steps));
         // The thread engine sets the caller's intra-op count once per session, not per step; the sessions here
         // share this thread, so every block starts from the benchmark's own count.
         int threads = torch.get_num_threads();
@@ -170,7 +201,9 @@ public static class DecodeBenchmark
                 int block = o.Steps / rounds + (round < o.Steps % rounds ? 1 : 0);
                 int warm = round == 0 ? o.Warmup : BlockWarmup;
                 if (torch.get_num_threads() != threads) torch.set_num_threads(threads);
+                int before = r.StepMs.Count;
                 for (int step = 0; step < warm + block; step++) TimeStep(r, timed: step >= warm, device);
+                r.RoundMedianMs.Add(Percentile(r.StepMs.Skip(before).ToList(), 0.5));
             }
     }
 
@@ -196,7 +229,8 @@ public static class DecodeBenchmark
     /// <summary>Medians, percentiles, the ratio to the baseline variant, token agreement with the sequential engine, memory and cost per case.</summary>
     static List<DecodeBenchResult> Summarize(List<Running> running, DecodeBenchOptions o, int length, ScalarType dtype, Action<string>? log)
     {
-        var baseline = running.Where(r => r.Case.Variant == o.BaselineVariant).Select(r => Percentile(r.StepMs, 0.5)).DefaultIfEmpty(double.NaN).First();
+        var baselineRun = running.FirstOrDefault(r => r.Case.Variant == o.BaselineVariant);
+        var baseline = baselineRun is null ? double.NaN : Percentile(baselineRun.StepMs, 0.5);
         return running.Select(r =>
         {
             var steps = r.StepMs.ToArray();
@@ -212,10 +246,38 @@ public static class DecodeBenchmark
             var result = new DecodeBenchResult(r.Case.Variant, r.Case.Engine, r.Case.EngineName, o.Batch, o.PromptLength, steps.Length,
                 r.PrefillMs, median, Percentile(steps, 0.1), Percentile(steps, 0.9), 1000.0 * o.Batch / median,
                 median / baseline, equal, mem.WeightBytes, recurrent ? mem.SelfKvBytes / 2 : mem.SelfKvBytes, mem.CrossKvBytes,
-                r.CriticalPathTensors, cost.Bytes, cost.Flops);
-            log?.Invoke($"{result.Variant,-14} {result.EngineName,-12} decode {median,8:F3} ms/token  ×{result.RatioToBaseline:F2}  prefill {r.PrefillMs,8:F2} ms  calls/step {r.CriticalPathTensors,5}  tokens = sequential: {equal}");
+                r.CriticalPathTensors, cost.Bytes, cost.Flops) with
+            {
+                DecodeP25Ms = Percentile(steps, 0.25), DecodeP75Ms = Percentile(steps, 0.75), Rounds = r.RoundMedianMs.Count,
+                Outliers = CountOutliers(steps),
+            };
+            (double low, double high) = RatioInterval(r.RoundMedianMs, baselineRun?.RoundMedianMs);
+            result = result with { RatioLow = low, RatioHigh = high };
+            log?.Invoke($"{result.Variant,-14} {result.EngineName,-12} decode {median,8:F3} ms/token  ×{result.RatioText}  prefill {r.PrefillMs,8:F2} ms  calls/step {r.CriticalPathTensors,5}  tokens = sequential: {equal}");
             return result;
         }).ToList();
+    }
+
+    /// <summary>Steps beyond p75 + 3 × IQR (Tukey's far-out fence).</summary>
+    public static int CountOutliers(IReadOnlyList<double> steps)
+    {
+        if (steps.Count < 4) return 0;
+        double q1 = Percentile(steps, 0.25), q3 = Percentile(steps, 0.75);
+        return steps.Count(x => x > q3 + 3 * (q3 - q1));
+    }
+
+    /// <summary>
+    /// The 95% t-interval of a ratio from paired rounds: exp(mean ± t · sd / √n) of log(case / baseline) per round.
+    /// NaN when fewer than two rounds pair up.
+    /// </summary>
+    public static (double Low, double High) RatioInterval(IReadOnlyList<double> caseRounds, IReadOnlyList<double>? baselineRounds)
+    {
+        if (baselineRounds is null) return (double.NaN, double.NaN);
+        var logs = caseRounds.Zip(baselineRounds, (c, b) => Math.Log(c / b)).Where(double.IsFinite).ToArray();
+        if (logs.Length < 2) return (double.NaN, double.NaN);
+        double mean = logs.Average(), sd = Math.Sqrt(logs.Sum(x => (x - mean) * (x - mean)) / (logs.Length - 1));
+        double half = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, logs.Length - 1, 0.975) * sd / Math.Sqrt(logs.Length);
+        return (Math.Exp(mean - half), Math.Exp(mean + half));
     }
 
     public static ScalarType ParseDtype(string dtype) => dtype.ToLowerInvariant() switch
