@@ -22,10 +22,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
+
+if TYPE_CHECKING:   # torch is imported where tensors are made, so `info` and the header checks start fast
+    import torch
 
 import numpy as np
-import torch
 
 MAGIC, VERSION, HEADER_INTS = 0x53544147, 1, 256
 HEADER_BYTES = HEADER_INTS * 4
@@ -202,6 +204,7 @@ class RandomWindowBatches:
 
     def batch(self, index: int, batch_size: int, context: int, rows: Optional[Tuple[int, int]] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """Inputs and targets (rows, T) int64 of global batch `index`; `rows` = [first, end) selects a rank's shard."""
+        import torch
         starts = self.starts(index, batch_size, context)
         if rows is not None:
             starts = starts[rows[0]:rows[1]]
@@ -212,6 +215,7 @@ class RandomWindowBatches:
 
 def sequential_windows(file: TokenFile, batch_size: int, context: int, max_batches: int) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
     """Validation batches: non-overlapping windows of T+1 tokens from the split's start, as the C# SequentialWindows."""
+    import torch
     windows = (file.count - 1) // context
     nxt = 0
     for _ in range(max_batches):
@@ -226,7 +230,7 @@ def sequential_windows(file: TokenFile, batch_size: int, context: int, max_batch
 
 # ------------------------------------------------------------------------------------------------------------------ CLI
 
-def _save(path: str, tensors: Dict[str, torch.Tensor]) -> None:
+def _save(path: str, tensors: Dict[str, "torch.Tensor"]) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from stagformer import save_safetensors
     save_safetensors(path, tensors)
@@ -254,6 +258,8 @@ def main(argv=None) -> None:
     p.add_argument("--max-batches", type=int, required=True)
     args = parser.parse_args(argv)
     data = PackedDataset(args.data)
+    if args.command != "info":
+        import torch
     if args.command == "info":
         out = {"folder": data.folder, "tokenizer": data.tokenizer, "vocab_size": data.vocab_size, "splits": {}}
         for name in data.manifest["Splits"]:
