@@ -19,6 +19,14 @@ public class TrainingParityTests
     const int Steps = 50;
     const double Tolerance = 1e-4;
 
+    /// <summary>
+    /// Smoke's model, data and batch (4 × 32 tokens) at cpu-small's learning rates (3e-3 → 3e-4). At smoke's own 1e-2,
+    /// some seeds pass through a loss spike in which any rounding difference grows ~7× per step: measured between one
+    /// PyTorch process and two (same model, same batches), 1e-7 became 2e-2 within 7 steps (seed 3, steps 21–28). Such a
+    /// run compares how chaotic a trajectory is, not the two trainers; at 3e-3 the same pair stays within 2e-7.
+    /// </summary>
+    public static readonly string[] StableRates = { "LearningRate=3e-3", "MinLearningRate=3e-4" };
+
     /// <summary>A variant and the overrides that make it: the gated one also trains cross-attention and the embeddings at their own learning-rate multiples.</summary>
     public static TheoryData<string, string, string[]> Arms => new()
     {
@@ -35,7 +43,7 @@ public class TrainingParityTests
         using var dir = new TestPaths.TempDir();
         var data = Experiments.Data();
         var config = Experiments.Config("smoke", variant, data, seed: 5,
-            overrides: overrides.Concat(new[] { $"MaxSteps={Steps}", "EvalEvery=25", "CheckpointEvery=25" }));
+            overrides: overrides.Concat(StableRates).Concat(new[] { $"MaxSteps={Steps}", "EvalEvery=25", "CheckpointEvery=25" }));
 
         // C#: the trainer's own initialisation, saved before the first step, is where PyTorch starts too.
         var clock = Stopwatch.StartNew();
@@ -66,7 +74,8 @@ public class TrainingParityTests
         int worstStep = rel.IndexOf(rel.Max()) + 1;
         Console.Error.WriteLine($"training parity {label} ({variant}{(overrides.Length > 0 ? " " + string.Join(" ", overrides) : "")}), {Steps} smoke steps: " +
                                 $"max relative loss difference {rel.Max():G3} (step {worstStep}), at step {Steps} {rel[^1]:G3}; validation {valRel.Max():G3}; " +
-                                $"loss {ours[0].Loss:F3} → {ours[^1].Loss:F3}; C# {csSeconds:F1} s, PyTorch {pySeconds:F1} s");
+                                $"loss {ours[0].Loss:F3} → {ours[^1].Loss:F3}; C# {csSeconds:F1} s, PyTorch {pySeconds:F1} s; " +
+                                $"by step: {string.Join(" ", new[] { 1, 10, 20, 30, 40, 50 }.Select(k => $"{k}:{rel[k - 1]:G2}"))}");
         Assert.Equal(valRel.Count, theirs.Count(m => m.ValLoss != null));
         Assert.True(ours[^1].Loss < ours[0].Loss - 0.5, $"the loss did not fall ({ours[0].Loss:F3} → {ours[^1].Loss:F3})");
         Assert.True(rel.Max() <= Tolerance, $"{label}: step {worstStep} differs by {rel.Max():G3} relative (C# {ours[worstStep - 1].Loss}, PyTorch {theirs[worstStep - 1].Loss})");
