@@ -27,12 +27,15 @@ public class TrainingParityTests
     /// </summary>
     public static readonly string[] StableRates = { "LearningRate=3e-3", "MinLearningRate=3e-4" };
 
-    /// <summary>A variant and the overrides that make it: the gated one also trains cross-attention and the embeddings at their own learning-rate multiples.</summary>
+    /// <summary>
+    /// A variant and the overrides that make it. The shared one also runs the warmup-stable-decay schedule; the gated one
+    /// trains cross-attention and the embeddings at their own learning-rate multiples and accumulates two micro-batches.
+    /// </summary>
     public static TheoryData<string, string, string[]> Arms => new()
     {
         { "separate", "separate-2xh", Array.Empty<string>() },
-        { "shared", "shared-2xh", Array.Empty<string>() },
-        { "separate-gated-lr-scales", "separate-2xh", new[] { "Model.CrossGate=PerHead", "CrossAttentionLrScale=0.1", "EmbeddingLrScale=2" } },
+        { "shared-wsd", "shared-2xh", new[] { "Schedule=WarmupStableDecay" } },
+        { "separate-gated-lr-scales-accumulated", "separate-2xh", new[] { "Model.CrossGate=PerHead", "CrossAttentionLrScale=0.1", "EmbeddingLrScale=2", "GradAccumulation=2" } },
     };
 
     [Theory]
