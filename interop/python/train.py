@@ -516,7 +516,7 @@ def _train(args, rank: int, world: int, device: torch.device) -> int:
         dist.broadcast(ok, 0)   # every rank waits for rank 0's checks
 
     # The model: the init file, or PyTorch's initialisation from the seed (the same on every rank).
-    torch.manual_seed(c.Seed)
+    torch.manual_seed(c.Seed & 0xFFFF_FFFF_FFFF_FFFF)
     model = StagFormer(c.Model)
     if args.init:
         tensors, meta = load_safetensors(args.init)
@@ -565,7 +565,7 @@ def _train(args, rank: int, world: int, device: torch.device) -> int:
     params = [p for _, p in named]
 
     # Random state per rank (dropout): restored when the world size is the one that wrote the checkpoint.
-    torch.manual_seed(c.Seed * 1_000_003 + rank)
+    torch.manual_seed((c.Seed * 1_000_003 + rank) & 0xFFFF_FFFF_FFFF_FFFF)
     if resume_state is not None:
         load_optimizer_state(wrapped, opt, resume_state["optimizer"], fsdp)
         rng = resume_state.get("rng")
@@ -575,7 +575,7 @@ def _train(args, rank: int, world: int, device: torch.device) -> int:
                 torch.cuda.set_rng_state(rng[rank]["cuda"], device)
         elif c.Model.Dropout > 0:
             log(rank, f"the checkpoint was written by {resume_state.get('world_size')} process(es): dropout masks continue from a fresh seed")
-            torch.manual_seed(c.Seed * 1_000_003 + rank + 7919 * start)
+            torch.manual_seed((c.Seed * 1_000_003 + rank + 7919 * start) & 0xFFFF_FFFF_FFFF_FFFF)
     if rank == 0:
         metrics.truncate_after(start)
 
@@ -605,8 +605,10 @@ def _train(args, rank: int, world: int, device: torch.device) -> int:
                 loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1)) / c.GradAccumulation
                 loss.backward()
             local_loss += float(loss)
-        (loss_sum,) = all_sum([local_loss], device)
-        step_loss = loss_sum / world
+        rank_losses = [0.0] * world
+        rank_losses[rank] = local_loss
+        rank_losses = all_sum(rank_losses, device)   # each rank's loss on its own rows
+        step_loss = sum(rank_losses) / world
         if c.GradClip > 0:
             grad_norm = float(wrapped.clip_grad_norm_(c.GradClip) if fsdp else torch.nn.utils.clip_grad_norm_(params, c.GradClip))
         else:
@@ -622,7 +624,7 @@ def _train(args, rank: int, world: int, device: torch.device) -> int:
         if test_sleep > 0:
             time.sleep(test_sleep)
         tokens += c.tokens_per_step
-        row = {"step": step + 1, "tokens": tokens, "loss": step_loss, "lr": lr, "grad_norm": grad_norm, "world": world,
+        row = {"step": step + 1, "tokens": tokens, "loss": step_loss, "lr": lr, "grad_norm": grad_norm, "world": world, "rank_losses": rank_losses,
                "tokens_per_second": c.tokens_per_step / max(1e-9, time.monotonic() - step_clock),
                "elapsed": elapsed_before + time.monotonic() - clock}
         last_step = step + 1 == total
@@ -683,8 +685,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     try:
         return train(args)
-    except TrainError as e:
-        print(f"train.py: error: {e}", file=sys.stderr, flush=True)
+    except (TrainError, ValueError, FileNotFoundError, KeyError) as e:   # bad input: the message names the file and field
+        print(f"train.py: error: {e.args[0] if e.args else e}", file=sys.stderr, flush=True)
         return 2
 
 

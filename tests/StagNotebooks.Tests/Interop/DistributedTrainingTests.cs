@@ -74,7 +74,10 @@ public class DistributedTrainingTests : IClassFixture<DistributedTrainingTests.R
         Assert.Equal(Enumerable.Range(1, Steps), one.Select(r => r.Step));
         Assert.Equal(Enumerable.Range(1, Steps), two.Select(r => r.Step));
         Assert.All(one, r => Assert.Equal(1, r.World));
-        Assert.All(two, r => Assert.Equal(2, r.World));   // really two ranks, each on half of every global batch
+        Assert.All(two, r => Assert.Equal(2, r.World));
+        // Each rank trained on its own half of every global batch: the two ranks' losses differ, and their mean is the step's.
+        Assert.All(two, r => Assert.True(r.RankLosses.Length == 2 && r.RankLosses[0] != r.RankLosses[1], $"step {r.Step}: rank losses {string.Join(", ", r.RankLosses)}"));
+        Assert.All(two, r => Assert.Equal(r.Loss, r.RankLosses.Average(), 12));
         double worst = one.Zip(two).Max(p => Relative(p.Second.Loss, p.First.Loss));
         double worstVal = one.Zip(two).Where(p => p.First.ValLoss != null).Max(p => Relative(p.Second.ValLoss!.Value, p.First.ValLoss!.Value));
         Console.Error.WriteLine($"torchrun 2 gloo ranks vs 1 process, {Steps} smoke steps: max relative loss difference {worst:G3}, " +

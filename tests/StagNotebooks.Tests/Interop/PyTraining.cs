@@ -18,7 +18,8 @@ public static class PyTraining
     public static string LoopbackScript => TestPaths.Repo("interop", "python", "loopback.py");
 
     /// <summary>One line of metrics.jsonl.</summary>
-    public sealed record Row(int Step, double Loss, double LearningRate, double GradNorm, double? ValLoss, int World);
+    /// <param name="RankLosses">each rank's loss on its own rows of the global batch (their mean is <paramref name="Loss"/>)</param>
+    public sealed record Row(int Step, double Loss, double LearningRate, double GradNorm, double? ValLoss, int World, double[] RankLosses);
 
     public static IReadOnlyList<Row> ReadMetrics(string outDir)
     {
@@ -31,7 +32,8 @@ public static class PyTraining
             try { e = JsonDocument.Parse(line).RootElement; }
             catch (JsonException) { break; }   // a line being written right now
             rows.Add(new Row(e.GetProperty("step").GetInt32(), e.GetProperty("loss").GetDouble(), e.GetProperty("lr").GetDouble(),
-                e.GetProperty("grad_norm").GetDouble(), e.TryGetProperty("val_loss", out var v) ? v.GetDouble() : null, e.GetProperty("world").GetInt32()));
+                e.GetProperty("grad_norm").GetDouble(), e.TryGetProperty("val_loss", out var v) ? v.GetDouble() : null, e.GetProperty("world").GetInt32(),
+                e.GetProperty("rank_losses").EnumerateArray().Select(x => x.GetDouble()).ToArray()));
         }
         return rows;
     }
