@@ -232,19 +232,29 @@ public sealed class Trainer : IDisposable
     public (double Loss, double Perplexity, double BitsPerByte) Evaluate()
     {
         if (_val is null) throw new InvalidOperationException("no validation data");
-        Model.eval();
+        double loss = ValidationLoss(Model, _val, _config, _device);
+        return (loss, Math.Exp(loss), loss / Math.Log(2) / _val.BytesPerToken);
+    }
+
+    /// <summary>
+    /// The validation loss a run of <paramref name="c"/> reports (nats/token over its first EvalBatches windows of
+    /// BatchSize × ContextLength), for any model: also one trained elsewhere and imported (interop/python/train.py
+    /// reports the same quantity on the same windows). Leaves the model in eval mode.
+    /// </summary>
+    public static double ValidationLoss(StagFormerModel model, IEvalSource val, TrainConfig c, Device device)
+    {
+        model.eval();
         double nll = 0; long count = 0;
         using var ng = torch.no_grad();
-        foreach (var (x, y) in _val.Windows(_config.BatchSize, _config.ContextLength, _config.EvalBatches, _device))
+        foreach (var (x, y) in val.Windows(c.BatchSize, c.ContextLength, c.EvalBatches, device))
         {
             using var scope = torch.NewDisposeScope();
-            var logits = Model.forward(new ModelInput(x)).Logits;
+            var logits = model.forward(new ModelInput(x)).Logits;
             nll += nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), y.reshape(-1), reduction: nn.Reduction.Sum).item<float>();
             count += y.NumberOfElements;
             x.Dispose(); y.Dispose();
         }
-        double loss = nll / Math.Max(1, count);
-        return (loss, Math.Exp(loss), loss / Math.Log(2) / _val.BytesPerToken);
+        return nll / Math.Max(1, count);
     }
 
     /// <summary>What each cross-attention layer adds, on the first validation window (<see cref="CrossOutputDiagnostic"/>); no RNG is drawn.</summary>

@@ -44,7 +44,8 @@ public static class PythonTorch
         return stdout;
     }
 
-    static (int Code, string Stdout, string Stderr) TryRun(string python, string[] args)
+    /// <summary>Runs python with arguments: exit code, stdout, stderr (for tests that expect a failure).</summary>
+    public static (int Code, string Stdout, string Stderr) TryRun(string python, params string[] args)
     {
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
