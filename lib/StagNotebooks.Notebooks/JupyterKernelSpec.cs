@@ -99,8 +99,9 @@ public static class JupyterKernelSpec
     {
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                   ?? throw new InvalidDataException($"{path}: not a JSON object; rerun with --replace to write the default spec");
+            if (JsonNode.Parse(File.ReadAllText(path)) is JsonObject spec) return spec;
+            if (tolerant) return new JsonObject();
+            throw new InvalidDataException($"{path}: not a JSON object; rerun with --replace to write the default spec");
         }
         catch (JsonException) when (tolerant) { return new JsonObject(); }
         catch (JsonException e)

@@ -139,7 +139,7 @@ public class RejectsTests
     }
 
     [Fact]
-    public void Stats_writes_the_rejects_beside_its_packed_output_and_names_the_file()
+    public async Task Stats_writes_the_rejects_beside_its_packed_output_and_names_the_file()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
         using var dir = new TestPaths.TempDir();
@@ -150,14 +150,15 @@ public class RejectsTests
         psi.Environment["STAGNOTEBOOKS_ROOT"] = dir.Path;   // its data/packed/ is the temporary folder's
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, stderr.Result + stdout);
+        var stdout = await p.StandardOutput.ReadToEndAsync();
+        var errors = await stderr;
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, errors + stdout);
         var folder = Path.Combine(dir.Path, "data", "packed", "stats-bpe_" + tokenizer.Replace('/', '_'));
         var rejects = Path.Combine(folder, "train.rejects.jsonl");
         Assert.Equal(new long[] { 3, 7, 11, 12, 13, 20, 25, 30, 31, 38 }, RejectsFile.Read(rejects).Select(b => b.Line));
         Assert.Contains($"train: 10 bad line(s) skipped, every one listed in {rejects}", stdout);
-        Assert.Contains($"    {dir.File("dirty.jsonl")}, line 7: missing \"text\" | line starts: ", stderr.Result);
+        Assert.Contains($"    {dir.File("dirty.jsonl")}, line 7: missing \"text\" | line starts: ", errors);
     }
 
     [Fact]

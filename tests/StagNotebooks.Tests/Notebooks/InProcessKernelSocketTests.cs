@@ -31,7 +31,7 @@ public class InProcessKernelSocketTests
     }
 
     [Fact]
-    public void Stag_notebook_run_opens_no_listening_socket()
+    public async Task Stag_notebook_run_opens_no_listening_socket()
     {
         if (!ListeningSockets.Available) { Console.Error.WriteLine("SKIPPED: no /proc/self/net (not Linux)"); return; }
         using var dir = new TestPaths.TempDir();
@@ -49,7 +49,7 @@ public class InProcessKernelSocketTests
         try
         {
             while (!File.Exists(dir.File("ready")))
-                if (p.WaitForExit(100)) Assert.Fail($"stag notebook run exited {p.ExitCode} before its first cell ran:\n{stderr.Result}\n{stdout.Result}");
+                if (p.WaitForExit(100)) Assert.Fail($"stag notebook run exited {p.ExitCode} before its first cell ran:\n{await stderr}\n{await stdout}");
             int port = int.Parse(File.ReadAllText(dir.File("ready")));
             Assert.Equal(new[] { new IPEndPoint(IPAddress.Loopback, port) }, ListeningSockets.Of(p.Id));
         }
@@ -58,6 +58,6 @@ public class InProcessKernelSocketTests
             File.WriteAllText(dir.File("done"), "");
             if (!p.WaitForExit(120_000)) p.Kill(true);
         }
-        Assert.True(p.ExitCode == 0, stderr.Result + stdout.Result);
+        Assert.True(p.ExitCode == 0, await stderr + await stdout);
     }
 }

@@ -68,6 +68,9 @@ public class JupyterKernelSpecTests
         File.WriteAllText(json, "{\"argv\": \"dotnet interactive jupyter\"}");
         e = Assert.Throws<InvalidDataException>(() => JupyterKernelSpec.Install(dir.File("kernels")));
         Assert.Equal($"{json}: \"argv\" is not a list of strings; rerun with --replace to write the default spec", e.Message);
+        File.WriteAllText(json, "[\"dotnet\"]");
+        e = Assert.Throws<InvalidDataException>(() => JupyterKernelSpec.Install(dir.File("kernels")));
+        Assert.Equal($"{json}: not a JSON object; rerun with --replace to write the default spec", e.Message);
         Assert.True(JupyterKernelSpec.Install(dir.File("kernels"), replace: true).Changed);
         Assert.Contains("--http-local-only", Argv(json));
     }
