@@ -13,7 +13,10 @@ public sealed class DataPrepareCommand : ICommand
 
           Without --train/--val/--test it packs the bundled corpus (data/brown). Shards are .jsonl or .jsonl.zst.
           Tokenizers: brown-bpe, cl100k_base, o200k_base, bpe:<dir>, sp:<file.model>.
-          --strict stops at the first bad line; by default bad lines are skipped and summarised.
+          Bad lines (invalid UTF-8 or JSON, no string "text", ...) are skipped: the summary counts them per kind and shows
+          the first 3 of each kind with file, line and reason, and <out>/<split>.rejects.jsonl lists every one (JSON lines:
+          file, line, kind, reason, bytes, head = the line's first 80 bytes, escaped).
+          --strict stops at the first bad line instead, naming it.
         """;
     public IEnumerable<string> Switches => new[] { "strict" };
 

@@ -22,6 +22,7 @@ public sealed class DataTrainBpeCommand : ICommand
         var trainer = new BpeTrainer().Train(reader.Read().Select(r => r.Text), size);
         trainer.Save(outFolder);
         Console.WriteLine($"{reader.Summary}");
+        foreach (var line in reader.ExampleLines()) Console.WriteLine(line);
         Console.WriteLine($"{trainer.Merges.Count} merges, vocabulary {trainer.Vocab.Count} (incl. {BpeTrainer.EndOfText}) in {sw.Elapsed.TotalSeconds:F0} s → {outFolder}");
         var check = TokenizerFactory.Create("bpe:" + outFolder);
         Console.WriteLine($"loaded back through Microsoft.ML.Tokenizers: vocabulary {check.VocabSize}, end-of-text id {check.EndOfText}");

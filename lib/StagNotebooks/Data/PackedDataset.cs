@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -7,15 +8,20 @@ namespace StagNotebooks.Data;
 
 public sealed record SourceFile(string Path, string Sha256, long Bytes);
 public sealed record SubsetCounts(long Documents, long Bytes, long Tokens);
-public sealed record SplitManifest(string File, IReadOnlyList<SourceFile> Sources, long Documents, long Bytes, long Tokens, int BadLines,
-                                   double BytesPerToken, IReadOnlyDictionary<string, SubsetCounts> Subsets);
+/// <param name="Rejects">the file beside <paramref name="File"/> that lists every bad line (null: there were none).</param>
+public sealed record SplitManifest(string File, IReadOnlyList<SourceFile> Sources, long Documents, long Bytes, long Tokens, long BadLines,
+                                   double BytesPerToken, IReadOnlyDictionary<string, SubsetCounts> Subsets, string? Rejects = null);
 public sealed record DatasetManifest(int Version, string Tokenizer, int VocabSize, int EndOfText, int BytesPerTokenId,
                                      IReadOnlyDictionary<string, SplitManifest> Splits);
 
 /// <summary>
 /// Packed token datasets: each split's documents tokenized on all cores, each followed by the end-of-text token,
 /// written as a <see cref="TokenFile"/>, plus manifest.json (sources with SHA-256, tokenizer, counts per subset,
-/// bytes per token). Preparing again with unchanged sources and tokenizer is a cache hit.
+/// bytes per token). Every bad line of a split's shards is listed in <c>&lt;split&gt;.rejects.jsonl</c> beside its token
+/// file (<see cref="RejectsFile"/>); the log names that file and shows the first few bad lines of each kind. In strict
+/// mode the first bad line stops the preparation (<see cref="PileFormatException"/>). Preparing again with unchanged
+/// sources and tokenizer is a cache hit (not in strict mode when the cached splits had bad lines: they are read again,
+/// so the first one is named).
 /// </summary>
 public sealed class PackedDataset
 {
@@ -66,8 +72,16 @@ public sealed class PackedDataset
                 bool same = old.Manifest.Version == ManifestVersion && old.Manifest.Tokenizer == tokenizer && old.Manifest.VocabSize == tok.VocabSize
                     && old.Manifest.Splits.Count == sources.Count
                     && sources.All(kv => old.Manifest.Splits.TryGetValue(kv.Key, out var s) && s.Sources.SequenceEqual(kv.Value)
-                                         && File.Exists(Path.Combine(folder, s.File)));
-                if (same) { log?.Invoke($"cache hit: {folder} is up to date ({tokenizer})"); return old; }
+                                         && File.Exists(Path.Combine(folder, s.File))
+                                         && (s.Rejects is null || File.Exists(Path.Combine(folder, s.Rejects))))
+                    && !(strict && old.Manifest.Splits.Values.Any(s => s.BadLines > 0));
+                if (same)
+                {
+                    log?.Invoke($"cache hit: {folder} is up to date ({tokenizer})");
+                    foreach (var (split, s) in old.Manifest.Splits.Where(s => s.Value.Rejects is not null))
+                        log?.Invoke($"{split}: {s.BadLines} bad line(s), every one listed in {Path.Combine(folder, s.Rejects!)}");
+                    return old;
+                }
             }
             catch (InvalidDataException) { /* a damaged manifest is rebuilt */ }
         }
@@ -75,31 +89,46 @@ public sealed class PackedDataset
         var manifests = new Dictionary<string, SplitManifest>();
         foreach (var (split, files) in sources)
         {
-            var reader = new PileReader(files.Select(f => f.Path), strict, subsets);
+            var rejectsName = $"{split}.rejects.jsonl";
+            using var rejects = new RejectsFile(Path.Combine(folder, rejectsName));
+            var reader = new PileReader(files.Select(f => f.Path), strict, subsets, rejects.Add);
             var counts = new Dictionary<string, (long Docs, long Bytes, long Tokens)>();
             var tokens = new List<int>();
             var encoded = reader.Read()
                 .AsParallel().AsOrdered().WithDegreeOfParallelism(threads ?? Environment.ProcessorCount)
                 .Select(r => (r.Subset, Bytes: (long)Encoding.UTF8.GetByteCount(r.Text), Ids: Encode(tok, r)));
-            foreach (var (subset, bytes, ids) in encoded)
+            try
             {
-                tokens.AddRange(ids);
-                tokens.Add(tok.EndOfText);
-                var c = counts.GetValueOrDefault(subset);
-                counts[subset] = (c.Docs + 1, c.Bytes + bytes, c.Tokens + ids.Count + 1);
+                foreach (var (subset, bytes, ids) in encoded)
+                {
+                    tokens.AddRange(ids);
+                    tokens.Add(tok.EndOfText);
+                    var c = counts.GetValueOrDefault(subset);
+                    counts[subset] = (c.Docs + 1, c.Bytes + bytes, c.Tokens + ids.Count + 1);
+                }
             }
-            if (reader.BadLines.FirstOrDefault(b => b.Reason.Contains("zstd stream")) is { } damaged)
+            catch (AggregateException e)
+            {
+                // PLINQ wraps what the reader (strict mode) or the tokenizer threw: rethrow the error itself, which names the line.
+                var inner = e.Flatten().InnerExceptions;
+                ExceptionDispatchInfo.Throw(inner.FirstOrDefault(x => x is PileFormatException) ?? inner[0]);
+            }
+            if (reader.Damaged is { } damaged)
                 throw new InvalidDataException($"{damaged}: the shard is damaged (records after this point were not read); restore or re-download it");
+            var rejectsPath = rejects.Complete();
+            var badLines = rejectsPath is null ? "" : $"; every one listed in {rejectsPath}";
             if (tokens.Count == 0)
-                throw new InvalidDataException($"split {split}: no documents in {string.Join(", ", files.Select(f => f.Path))} ({(subsets is null ? "" : "after the subset filter; ")}{reader.Summary})");
+                throw new InvalidDataException($"split {split}: no documents in {string.Join(", ", files.Select(f => f.Path))} ({(subsets is null ? "" : "after the subset filter; ")}{reader.Summary}{badLines})");
             var file = $"{split}.bin";
             Directory.CreateDirectory(folder);
             TokenFile.Write(Path.Combine(folder, file), tokens, tok.VocabSize, tok.EndOfText);
             long docs = counts.Values.Sum(c => c.Docs), totalBytes = counts.Values.Sum(c => c.Bytes);
-            manifests[split] = new SplitManifest(file, files, docs, totalBytes, tokens.Count, reader.BadLines.Count,
+            manifests[split] = new SplitManifest(file, files, docs, totalBytes, tokens.Count, reader.BadLineCount,
                 tokens.Count == 0 ? double.NaN : (double)totalBytes / tokens.Count,
-                counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => new SubsetCounts(kv.Value.Docs, kv.Value.Bytes, kv.Value.Tokens)));
-            log?.Invoke($"{split}: {docs} documents, {totalBytes:N0} bytes → {tokens.Count:N0} tokens ({(double)totalBytes / Math.Max(1, tokens.Count):F2} bytes/token); {reader.Summary}");
+                counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => new SubsetCounts(kv.Value.Docs, kv.Value.Bytes, kv.Value.Tokens)),
+                rejectsPath is null ? null : rejectsName);
+            log?.Invoke($"{split}: {docs} documents, {totalBytes:N0} bytes → {tokens.Count:N0} tokens ({(double)totalBytes / Math.Max(1, tokens.Count):F2} bytes/token); {reader.Summary}{badLines}");
+            foreach (var line in reader.ExampleLines()) log?.Invoke(line);
         }
         var manifest = new DatasetManifest(ManifestVersion, tokenizer, tok.VocabSize, tok.EndOfText, tok.VocabSize <= 65536 ? 2 : 4, manifests);
         AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));

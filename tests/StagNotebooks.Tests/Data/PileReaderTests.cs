@@ -47,16 +47,18 @@ public class PileReaderTests
         var reader = new PileReader(new[] { path });
         var good = reader.Read().ToList();
         Assert.Equal(new[] { ("good one", "Pile-CC", 1L), ("good two", "Github", 7L) }, good.Select(r => (r.Text, r.Subset, r.Line)));
-        Assert.Equal(new[] { 2L, 3L, 4L, 5L }, reader.BadLines.Select(b => b.Line));
-        Assert.StartsWith($"{path}, line 2: invalid JSON", reader.BadLines[0].ToString());
-        Assert.Equal($"{path}, line 3: missing \"text\"", reader.BadLines[1].ToString());
-        Assert.Equal($"{path}, line 4: \"text\" is not a string (it is number)", reader.BadLines[2].ToString());
-        Assert.Equal($"{path}, line 5: invalid UTF-8", reader.BadLines[3].ToString());
-        Assert.StartsWith("2 records from 1 file(s); skipped 4 bad line(s): ", reader.Summary);
+        Assert.Equal(new[] { 2L, 3L, 4L, 5L }, reader.Examples.Select(b => b.Line));
+        Assert.StartsWith($"{path}, line 2: invalid JSON", reader.Examples[0].ToString());
+        Assert.Equal($"{path}, line 3: missing \"text\"", reader.Examples[1].ToString());
+        Assert.Equal($"{path}, line 4: \"text\" is not a string (it is number)", reader.Examples[2].ToString());
+        Assert.Equal($"{path}, line 5: invalid UTF-8: byte 0xC3 at column 10", reader.Examples[3].ToString());
+        Assert.Equal("{\"text\":\"\\xC3(\"}", reader.Examples[3].Head);   // the invalid byte escaped, the rest as text
+        Assert.Equal("2 records from 1 file(s); skipped 4 bad line(s): 1 × invalid JSON; 1 × missing \"text\"; 1 × \"text\" is not a string; 1 × invalid UTF-8", reader.Summary);
 
         var strict = new PileReader(new[] { path }, strict: true);
         var e = Assert.Throws<PileFormatException>(() => strict.Read().ToList());
         Assert.Equal(2, e.Bad.Line);
+        Assert.Equal($"{path}, line 2: invalid JSON: Expected depth to be zero at the end of the JSON payload. There is an open JSON object or array that should be closed (the line starts: {{\"text\": \"broken\")", e.Message);
     }
 
     [Fact]
@@ -70,7 +72,8 @@ public class PileReaderTests
         var reader = new PileReader(new[] { dir.File("cut.jsonl.zst") });
         var got = reader.Read().ToList();
         Assert.InRange(got.Count, 1, 99_999);
-        var bad = Assert.Single(reader.BadLines);
+        var bad = Assert.Single(reader.Examples);
+        Assert.Same(bad, reader.Damaged);
         Assert.Equal($"{dir.File("cut.jsonl.zst")}, line {got.Count + 1}: truncated zstd stream: the file ends inside a compressed frame", bad.ToString());
     }
 
