@@ -16,4 +16,10 @@ public interface ILanguageModel
     /// row t is log p(· | tokens[0..t]). The caller owns the returned tensor.
     /// </summary>
     Tensor LogProbs(long[] tokens);
+
+    /// <summary>
+    /// <see cref="LogProbs"/> of several sequences, entry i (T_i, V) for sequence i, owned by the caller. A model that
+    /// can run them as one batch overrides this (many windows per forward); the default calls LogProbs one by one.
+    /// </summary>
+    IReadOnlyList<Tensor> LogProbsBatch(IReadOnlyList<long[]> sequences) => sequences.Select(LogProbs).ToList();
 }

@@ -48,7 +48,7 @@ public sealed class MultipleChoiceScorer(ILanguageModel model, Tokenizer tokeniz
         {
             var ex = task.Examples[i];
             var prefix = FewShotPrefix(task, i, rng);
-            var scores = ex.Choices.Select(c => LogLikelihood(prefix + c.Context, c.Continuation)).ToArray();
+            var scores = LogLikelihoods(ex.Choices.Select(c => (prefix + c.Context, c.Continuation)).ToList());   // all choices in one forward
             var lls = scores.Select(s => s.Sum).ToArray();
             int? norm = hasNorm ? ArgMax(ex.Choices.Select((c, j) => lls[j] / ChoiceLength(c)).ToArray()) : null;
             details.Add(new ExampleScore(i, ex.Gold, ArgMax(lls), norm, lls, scores.Select(s => s.AllGreedy).ToArray()));
@@ -79,7 +79,13 @@ public sealed class MultipleChoiceScorer(ILanguageModel model, Tokenizer tokeniz
     /// continuation, and the continuation's tokens are those of encode(context + continuation) after encode(context),
     /// so a tokenizer that merges across the boundary is scored on the tokens it would really produce.
     /// </summary>
-    public TokenScores LogLikelihood(string context, string continuation)
+    public TokenScores LogLikelihood(string context, string continuation) => LogLikelihoods(new[] { (context, continuation) })[0];
+
+    /// <summary><see cref="LogLikelihood"/> of several (context, continuation) pairs, scored together (TokenScoring.ScoreMany).</summary>
+    public IReadOnlyList<TokenScores> LogLikelihoods(IReadOnlyList<(string Context, string Continuation)> pairs) =>
+        TokenScoring.ScoreMany(model, pairs.Select(p => Item(p.Context, p.Continuation)).ToList());
+
+    ScoringItem Item(string context, string continuation)
     {
         int spaces = context.Length - context.TrimEnd().Length;
         if (spaces > 0) { continuation = context[^spaces..] + continuation; context = context[..^spaces]; }
@@ -92,7 +98,7 @@ public sealed class MultipleChoiceScorer(ILanguageModel model, Tokenizer tokeniz
         int firstTarget = prefix.Length + ctx.Count;
         // Default as in the harness: one window holding the whole continuation, the context cut on the left.
         int stride = Options.Stride ?? Math.Clamp(tokens.Length - firstTarget, 1, model.MaxContext);
-        return TokenScoring.Score(model, tokens, firstTarget, stride);
+        return new ScoringItem(tokens, firstTarget, stride);
     }
 
     // The harness divides by len(choice) in Python characters (code points), without the " " delimiter.

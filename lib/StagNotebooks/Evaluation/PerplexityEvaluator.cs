@@ -24,10 +24,11 @@ public sealed class PerplexityEvaluator(ILanguageModel model, int? stride = null
     public PerplexityReport Evaluate(IEnumerable<EvalDocument> documents)
     {
         var bySubset = new SortedDictionary<string, (int Docs, long Tokens, long Bytes, double Nll)>(StringComparer.Ordinal);
-        foreach (var doc in documents)
+        var docs = documents.Where(d => d.Tokens.Length >= 2).ToList();   // a one-token document has nothing to predict
+        // every window of every document in as few forward calls as fit (TokenScoring.ScoreMany)
+        var all = TokenScoring.ScoreMany(model, docs.Select(d => new ScoringItem(d.Tokens, 1, Stride)).ToList());
+        foreach (var (doc, scores) in docs.Zip(all))
         {
-            if (doc.Tokens.Length < 2) continue;   // nothing to predict
-            var scores = TokenScoring.Score(model, doc.Tokens, firstTarget: 1, Stride);
             bySubset.TryGetValue(doc.Subset, out var s);
             bySubset[doc.Subset] = (s.Docs + 1, s.Tokens + scores.LogProbs.Length, s.Bytes + doc.Bytes, s.Nll - scores.Sum);
         }

@@ -18,12 +18,18 @@ public sealed class StagFormerLanguageModel : ILanguageModel
         Device = device ?? model.tok_embeddings.weight!.device;
     }
 
-    public Tensor LogProbs(long[] tokens)
+    public Tensor LogProbs(long[] tokens) => LogProbsBatch(new[] { tokens })[0];
+
+    /// <summary>
+    /// One forward over all <paramref name="sequences"/>, right-padded to the longest: every attention of the model
+    /// (self k ≤ i, staggered cross k ≤ i − 1) looks only left, so padding after a sequence changes none of its rows.
+    /// </summary>
+    public IReadOnlyList<Tensor> LogProbsBatch(IReadOnlyList<long[]> sequences)
     {
-        if (tokens.Length == 0 || tokens.Length > MaxContext)
-            throw new ArgumentException($"{tokens.Length} tokens: a call takes 1 to MaxContext = {MaxContext} tokens (score longer texts with TokenScoring)");
-        foreach (var t in tokens)
-            if (t < 0 || t >= VocabSize) throw new ArgumentException($"token id {t} is outside the model's vocabulary [0, {VocabSize}): does the tokenizer match the model?");
+        foreach (var tokens in sequences) Check(tokens);
+        int longest = sequences.Max(s => s.Length);
+        var padded = new long[sequences.Count * longest];
+        for (int b = 0; b < sequences.Count; b++) Array.Copy(sequences[b], 0, padded, b * longest, sequences[b].Length);
         // Scoring must not run dropout; put the model back the way the caller (e.g. the trainer) left it.
         bool wasTraining = Model.training;
         if (wasTraining) Model.eval();
@@ -31,13 +37,21 @@ public sealed class StagFormerLanguageModel : ILanguageModel
         {
             using var ng = torch.no_grad();
             using var scope = torch.NewDisposeScope();
-            var input = torch.tensor(tokens, new long[] { 1, tokens.Length }, device: Device);   // (1, T)
-            var logits = Model.forward(new ModelInput(input)).Logits[0];                       // (T, V)
-            return logits.to_type(ScalarType.Float32).log_softmax(-1).MoveToOuterDisposeScope();
+            var input = torch.tensor(padded, new long[] { sequences.Count, longest }, device: Device);   // (B, T)
+            var lp = Model.forward(new ModelInput(input)).Logits.to_type(ScalarType.Float32).log_softmax(-1);   // (B, T, V)
+            return sequences.Select((s, b) => lp[b].narrow(0, 0, s.Length).MoveToOuterDisposeScope()).ToList();
         }
         finally
         {
             if (wasTraining) Model.train();
         }
+    }
+
+    void Check(long[] tokens)
+    {
+        if (tokens.Length == 0 || tokens.Length > MaxContext)
+            throw new ArgumentException($"{tokens.Length} tokens: a call takes 1 to MaxContext = {MaxContext} tokens (score longer texts with TokenScoring)");
+        foreach (var t in tokens)
+            if (t < 0 || t >= VocabSize) throw new ArgumentException($"token id {t} is outside the model's vocabulary [0, {VocabSize}): does the tokenizer match the model?");
     }
 }

@@ -9,6 +9,9 @@ namespace StagNotebooks.Evaluation;
 /// </summary>
 public sealed record ScoringWindow(int InputStart, int InputEnd, int FirstTarget, int EndTarget);
 
+/// <summary>Targets [FirstTarget, Tokens.Length) of one sequence to score, in windows moving by Stride (null: half the context).</summary>
+public sealed record ScoringItem(long[] Tokens, int FirstTarget, int? Stride = null);
+
 /// <summary>log p(target | left context) of each scored target, and whether it was the model's argmax.</summary>
 public sealed record TokenScores(double[] LogProbs, bool[] IsGreedy)
 {
@@ -47,27 +50,51 @@ public static class TokenScoring
 
     /// <summary>Scores targets [firstTarget, tokens.Length) of <paramref name="tokens"/> with <paramref name="model"/>.</summary>
     /// <param name="stride">targets per later window; null = half the context</param>
-    public static TokenScores Score(ILanguageModel model, long[] tokens, int firstTarget, int? stride = null)
+    public static TokenScores Score(ILanguageModel model, long[] tokens, int firstTarget, int? stride = null) =>
+        ScoreMany(model, new[] { new ScoringItem(tokens, firstTarget, stride) })[0];
+
+    /// <summary>
+    /// Scores many sequences with as few forward calls as fit: every item's windows are planned as in
+    /// <see cref="Score"/>, then windows of similar length go to the model together
+    /// (<see cref="ILanguageModel.LogProbsBatch"/>), at most <paramref name="maxBatchElements"/> logits per call
+    /// (batch × longest window × vocabulary). Each target is scored exactly as alone, up to the arithmetic of a
+    /// batched matmul.
+    /// </summary>
+    public static IReadOnlyList<TokenScores> ScoreMany(ILanguageModel model, IReadOnlyList<ScoringItem> items, long maxBatchElements = 1 << 25)
     {
-        int n = tokens.Length - firstTarget;
-        var logProbs = new double[Math.Max(0, n)];
-        var greedy = new bool[logProbs.Length];
-        foreach (var w in Plan(tokens.Length, firstTarget, model.MaxContext, stride ?? DefaultStride(model.MaxContext)))
+        var results = items.Select(it => new TokenScores(new double[Math.Max(0, it.Tokens.Length - it.FirstTarget)], new bool[Math.Max(0, it.Tokens.Length - it.FirstTarget)])).ToArray();
+        var windows = items.SelectMany((it, i) => Plan(it.Tokens.Length, it.FirstTarget, model.MaxContext, it.Stride ?? DefaultStride(model.MaxContext))
+            .Select(w => (Item: i, Window: w))).OrderByDescending(x => x.Window.InputEnd - x.Window.InputStart).ToList();
+        for (int start = 0; start < windows.Count;)
         {
-            using var scope = torch.NewDisposeScope();
-            var lp = model.LogProbs(tokens[w.InputStart..w.InputEnd]);                    // (T, V)
+            long longest = windows[start].Window.InputEnd - windows[start].Window.InputStart;
+            int count = (int)Math.Clamp(maxBatchElements / Math.Max(1, longest * model.VocabSize), 1, windows.Count - start);
+            Gather(model, items, results, windows.GetRange(start, count));
+            start += count;
+        }
+        return results;
+    }
+
+    static void Gather(ILanguageModel model, IReadOnlyList<ScoringItem> items, TokenScores[] results, List<(int Item, ScoringWindow Window)> batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var lps = model.LogProbsBatch(batch.Select(x => items[x.Item].Tokens[x.Window.InputStart..x.Window.InputEnd]).ToList());   // each (T_i, V)
+        for (int k = 0; k < batch.Count; k++)
+        {
+            var (i, w) = batch[k];
+            var tokens = items[i].Tokens;
             int count = w.EndTarget - w.FirstTarget;
-            var rows = lp.narrow(0, w.FirstTarget - 1 - w.InputStart, count);                // (count, V)
-            var targets = torch.tensor(tokens[w.FirstTarget..w.EndTarget], device: lp.device).unsqueeze(1);   // (count, 1)
+            var rows = lps[k].narrow(0, w.FirstTarget - 1 - w.InputStart, count);                            // (count, V)
+            var targets = torch.tensor(tokens[w.FirstTarget..w.EndTarget], device: rows.device).unsqueeze(1);   // (count, 1)
             var picked = rows.gather(1, targets).squeeze(1).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             var argmax = rows.argmax(1).cpu().data<long>().ToArray();
-            for (int i = 0; i < count; i++)
+            int offset = w.FirstTarget - items[i].FirstTarget;
+            for (int j = 0; j < count; j++)
             {
-                logProbs[w.FirstTarget - firstTarget + i] = picked[i];
-                greedy[w.FirstTarget - firstTarget + i] = argmax[i] == tokens[w.FirstTarget + i];
+                results[i].LogProbs[offset + j] = picked[j];
+                results[i].IsGreedy[offset + j] = argmax[j] == tokens[w.FirstTarget + j];
             }
         }
-        return new TokenScores(logProbs, greedy);
     }
 
     public static int DefaultStride(int maxContext) => Math.Max(1, maxContext / 2);
