@@ -93,19 +93,25 @@ public sealed partial class TransformerBlock
     /// <summary>
     /// upper += CrossAttn(norm upper) in place, upper (n_c, B, d) a view of the residual. The cache holds exactly the
     /// visible memory (positions ≤ pos−1, the last w in a ring), the learned null slot in its reserved slot: no mask.
-    /// Without a null slot and with no memory yet, the output is zero (nothing is added, no hook fires). With hooks
-    /// (<paramref name="site"/>: its Pass is row 0's), each row's hook_z and hook_out see and replace that row.
+    /// Without a null slot and with no memory yet, the output is zero (nothing is added). With hooks
+    /// (<paramref name="site"/>: its Pass is row 0's), each row's hook_z and hook_out see and replace that row (zeros
+    /// in that case, as the forward shows them).
     /// </summary>
     static void CrossAttentionStep(Tensor upper, int pos, IBlockStepWeights w, KVCache cross, BlockStepShape s, HookSite? site)
     {
         if (cross.Length != pos)
             throw new InvalidOperationException($"staggered step at position {pos} needs memory up to {pos - 1}, the cross cache holds {cross.Length} positions");
-        bool nullSlot = cross.Storage.Reserved > 0;
-        if (!nullSlot && cross.Count == 0) return;
+        bool nullSlot = cross.Storage.Reserved > 0, empty = !nullSlot && cross.Count == 0;
+        if (empty && site is null) return;
         long n = upper.shape[0], b = upper.shape[1], d = upper.shape[2];
-        var q = s.Rotate(w.CrossQuery(RMSNorm.Direction(upper, s.NormEps)).view(n * b, s.Heads, 1, s.HeadDim), pos);   // (n_c·B, H, 1, D)
-        var (k, v) = nullSlot ? cross.ContentsWithReserved() : cross.Contents();
-        var y = nn.functional.scaled_dot_product_attention(q, k, v);                         // (n_c·B, H, 1, D)
+        Tensor y;                                                                            // (n_c·B, H, 1, D)
+        if (empty) y = torch.zeros(n * b, s.Heads, 1, s.HeadDim, dtype: upper.dtype, device: upper.device);
+        else
+        {
+            var q = s.Rotate(w.CrossQuery(RMSNorm.Direction(upper, s.NormEps)).view(n * b, s.Heads, 1, s.HeadDim), pos);   // (n_c·B, H, 1, D)
+            var (k, v) = nullSlot ? cross.ContentsWithReserved() : cross.Contents();
+            y = nn.functional.scaled_dot_product_attention(q, k, v);
+        }
         if (site is null) { w.AddCrossOut(upper, y.view(n, b, d)); return; }
         site.Set.ApplyToRows(y.view(n, b, s.Heads, s.HeadDim), site.Pass, static (p, l) => HookNames.CrossZ(p, l), site.Layer, pos);
         var added = torch.zeros_like(upper);

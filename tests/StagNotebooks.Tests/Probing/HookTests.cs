@@ -20,13 +20,13 @@ public class HookTests
     static IEnumerable<EngineKind> KindsFor(StagFormerConfig c) =>
         EngineKinds.Kinds.Where(k => c.Weights == WeightSharing.Shared || !k.IsRecurrent());
 
-    /// <summary>Logits (B, T, V) of a prompt of <paramref name="prompt"/> tokens, then one step per remaining token, with <paramref name="hooks"/> attached throughout.</summary>
+    /// <summary>Logits (B, T, V) of a prompt of <paramref name="prompt"/> tokens (0: none), then one step per remaining token, with <paramref name="hooks"/> attached throughout.</summary>
     static Tensor Decode(StagFormerModel m, EngineKind kind, Tensor tokens, int prompt, HookSet? hooks = null)
     {
         using var engine = EngineKinds.Create(m, kind);
         using var session = engine.Start(tokens.shape[0]);
         using var attached = ModelHooks.Attach(hooks);
-        var got = new List<Tensor> { session.Prefill(tokens.narrow(1, 0, prompt)) };
+        var got = prompt == 0 ? new List<Tensor>() : new List<Tensor> { session.Prefill(tokens.narrow(1, 0, prompt)) };
         for (int i = prompt; i < tokens.shape[1]; i++) got.Add(session.Step(tokens.narrow(1, i, 1)).unsqueeze(1));
         return torch.cat(got, 1);
     }
@@ -41,14 +41,15 @@ public class HookTests
     public static TheoryData<string, EngineKind> EngineCases()
     {
         var d = new TheoryData<string, EngineKind>();
-        foreach (var (name, c) in new[] { ("separate", Sep), ("shared", Shared), ("p3-window", Variants.Tiny with { Stacks = 3, CrossWindow = 3 }) })
+        foreach (var (name, c) in new[] { ("separate", Sep), ("shared", Shared), ("p3-window", Config("p3-window")), ("zero-empty", Config("zero-empty")) })
             foreach (var k in KindsFor(c)) d.Add(name, k);
         return d;
     }
 
     static StagFormerConfig Config(string name) => name switch
     {
-        "separate" => Sep, "shared" => Shared, _ => Variants.Tiny with { Stacks = 3, CrossWindow = 3 },
+        "separate" => Sep, "shared" => Shared, "zero-empty" => Sep with { EmptyCross = EmptyCrossAttention.Zero },
+        _ => Variants.Tiny with { Stacks = 3, CrossWindow = 3 },
     };
 
     [Theory, MemberData(nameof(EngineCases))]
@@ -58,9 +59,10 @@ public class HookTests
         using var scope = torch.NewDisposeScope();
         var m = Variants.Model(c);
         var tokens = Variants.Tokens(c);
-        var plain = Decode(m, kind, tokens, prompt: 4);
+        int prompt = config == "zero-empty" ? 0 : 4;   // zero-empty: position 0's step has no memory and no null slot
+        var plain = Decode(m, kind, tokens, prompt);
         var seen = new ConcurrentDictionary<(string, int), int>();
-        var hooked = Decode(m, kind, tokens, prompt: 4, CopyingHooks(seen));
+        var hooked = Decode(m, kind, tokens, prompt, CopyingHooks(seen));
         Assert.True(Same(plain, hooked), $"{kind}: max |Δ| = {(plain - hooked).abs().max().item<float>()}");
         Assert.Null(ModelHooks.Current);
         // Recurrent steps run pass 1 only: pass 0's points fire in the two-pass prefill alone.
