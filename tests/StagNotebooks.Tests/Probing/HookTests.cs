@@ -193,18 +193,34 @@ public class HookTests
         Assert.True((reference - Decode(m, EngineKind.Parallel, tokens, prompt: 4)).abs().max().item<float>() > 1e-3);
     }
 
-    [Fact]
-    public void The_stacked_engine_shows_each_pass_its_own_row()
+    /// <summary>Every point of a step holds what the forward holds at that position: the stacked engine shows pass s its row s.</summary>
+    [Theory]
+    [InlineData(EngineKind.Stacked)]
+    [InlineData(EngineKind.Parallel)]
+    [InlineData(EngineKind.Sequential)]
+    public void Each_engines_steps_record_the_forwards_values_at_every_point(EngineKind kind)
     {
         using var scope = torch.NewDisposeScope();
         var c = Variants.Tiny with { Stacks = 3 };
         var m = Variants.Model(c);
         var tokens = Variants.Tokens(c);
-        using var forward = new ActivationCache(n => n.Contains("hook_resid_post"));
+        using var forward = new ActivationCache();
         forward.Run(m, tokens);
-        using var steps = new ActivationCache(n => n.Contains("hook_resid_post"));
-        Decode(m, EngineKind.Stacked, tokens, prompt: 1, steps.Hooks);
-        foreach (var name in forward.Names) Variants.AssertClose(forward[name], steps[name], 1e-4, name);
+        using var steps = new ActivationCache();
+        Decode(m, kind, tokens, prompt: 1, steps.Hooks);
+        Assert.Equal(HookNames.All(c).OrderBy(n => n), forward.Names.OrderBy(n => n));
+        Assert.Equal(forward.Names.OrderBy(n => n), steps.Names.OrderBy(n => n));
+        foreach (var name in forward.Names) Variants.AssertClose(forward[name], steps[name], 1e-4, $"{kind.Name()}: {name}");
+    }
+
+    [Fact]
+    public void A_replacement_of_the_wrong_shape_is_refused_naming_the_point()
+    {
+        using var scope = torch.NewDisposeScope();
+        var m = Variants.Model(Sep);
+        var hooks = new HookSet().Add(HookNames.ResidPost(0, 0), (v, _) => v.narrow(1, 0, 1));
+        var e = Assert.Throws<InvalidOperationException>(() => Interventions.RunWithHooks(m, Variants.Tokens(Sep), hooks));
+        Assert.Equal("hook at stacks.0.layers.0.hook_resid_post returned shape (2, 1, 16) for a value of shape (2, 10, 16)", e.Message);
     }
 
     [Fact]
