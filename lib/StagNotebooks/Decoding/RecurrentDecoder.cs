@@ -63,9 +63,18 @@ public sealed class RecurrentDecoder : IDecodingEngine
             var w = engine._weights;
             var x = Model.Embed(tokens, pos).view(1, Batch, -1);                             // (1, B, d)
             for (int l = 0; l < w.Layers.Count; l++)
-                x = TransformerBlock.Step(x, pos, l, w.Layers[l], new BlockStepCaches(Cache.Self[1][l], Cache.Cross[1][l]), engine._shape);
-            w.Memory!.AppendStep(Cache.Cross[1], x, pos);                                   // the final output: the memory of the next step
-            return Model.Head(x).squeeze(0);                                                  // (B, V)
+                x = TransformerBlock.Step(x, pos, l, w.Layers[l], new BlockStepCaches(Cache.Self[1][l], Cache.Cross[1][l]), engine._shape, firstPass: 1);
+            w.Memory!.AppendStep(Cache.Cross[1], HookedMemory(x, pos), pos);                 // the final output: the memory of the next step
+            return StagFormerModel.HookStepLogits(Model.Head(x).squeeze(0), pos);            // (B, V)
+        }
+
+        /// <summary>The output (1, B, d) as the memory pass 1 reads at later steps, after its hook_memory hooks (a copy when hooked).</summary>
+        static Tensor HookedMemory(Tensor output, int pos)
+        {
+            if (ModelHooks.Current is not { } hooks || !hooks.Wants(HookNames.Memory(1))) return output;
+            var memory = output.clone();
+            hooks.ApplyToRows(memory, 1, static (p, _) => HookNames.Memory(p), 0, pos);
+            return memory;
         }
     }
 }

@@ -34,7 +34,7 @@ public static class RecurrentReference
         {
             // The memory at pos itself is never visible (lag 1); a zero entry there keeps the shapes aligned.
             var mem = torch.cat(memory.Append(torch.zeros(b, 1, d, dtype: e.dtype, device: e.device)).ToArray(), 1);   // (B, pos+1, d)
-            var h = model.StackFor(1).forward(new StackInput(e.narrow(1, 0, pos + 1), 0, model.rope, Memory: new StackMemory(mem)));
+            var h = model.StackFor(1).forward(new StackInput(e.narrow(1, 0, pos + 1), 0, model.rope, Memory: new StackMemory(mem), Pass: 1));
             var last = h.narrow(1, pos, 1);                                                          // (B, 1, d)
             memory.Add(last);
             logits.Add(model.Head(last));

@@ -14,7 +14,8 @@ namespace StagNotebooks.Decoding;
 /// sublayer runs over a view of stacks 2..p's rows. After the step, stacks 1..p−1's outputs become the memory of
 /// stacks 2..p in one projection. Shared weights are the special case where the p slices are one tensor (one matmul
 /// over p·B rows, the weight read once). Prefill is the teacher-forced pass, stacks in sequence.
-/// Activation capture (probing) is not recorded by this engine.
+/// Activation capture (<see cref="ActivationObservers"/>) is not recorded by this engine; hooks (<see cref="ModelHooks"/>)
+/// are: a hook on pass s sees and replaces row s of the (p, B, …) step tensors, as (B, 1, …).
 /// </summary>
 public sealed class StackedDecoder : IDecodingEngine
 {
@@ -49,9 +50,18 @@ public sealed class StackedDecoder : IDecodingEngine
             var x = Model.Embed(tokens, pos).view(1, Batch, -1).expand(p, -1, -1);             // (p, B, d): every stack reads E
             for (int l = 0; l < w.Layers.Count; l++)
                 x = TransformerBlock.Step(x, pos, l, w.Layers[l], Caches(l), engine._shape);  // (p, B, d)
-            var logits = Model.Head(Model.CombineStacked(x));                                  // (B, V)
-            if (p > 1) w.Memory!.AppendStep(Cache.FoldedCross, x.narrow(0, 0, p - 1), pos);    // stacks 1..p−1 → memory of 2..p
+            var logits = StagFormerModel.HookStepLogits(Model.Head(Model.CombineStacked(x)), pos);   // (B, V)
+            if (p > 1) w.Memory!.AppendStep(Cache.FoldedCross, HookedMemory(x.narrow(0, 0, p - 1), pos), pos);   // stacks 1..p−1 → memory of 2..p
             return logits;
+        }
+
+        /// <summary>Rows (p−1, B, d) of passes 0..p−2 as the memory of passes 1..p−1, after their hook_memory hooks (a copy when hooked).</summary>
+        static Tensor HookedMemory(Tensor below, int pos)
+        {
+            if (ModelHooks.Current is not { } hooks) return below;
+            var memory = below.clone();
+            hooks.ApplyToRows(memory, 1, static (p, _) => HookNames.Memory(p), 0, pos);
+            return memory;
         }
 
         BlockStepCaches Caches(int l) => new(Cache.FoldedSelf[l], Passes > 1 ? Cache.FoldedCross[l] : null, CrossFrom: 1);

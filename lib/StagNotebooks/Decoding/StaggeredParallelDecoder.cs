@@ -57,6 +57,7 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
         (Tensor K, Tensor V)?[] _producedMemory;             // [s]: K/V of stack s−1 at Position, made during this step
         readonly Tensor?[] _outputs;                         // [s]: (1, B, d)
         Tensor? _embedded;                                   // (1, B, d)
+        HookSet? _hooks;                                     // the caller's hooks during a step, attached on every stack's thread
         int _pos;
 
         public Session(StaggeredParallelDecoder engine, long batch, int? capacity) : base(engine.Model, batch, capacity)
@@ -76,11 +77,13 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
             long before = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
             _pos = pos;
             _embedded = Model.Embed(tokens, pos).view(1, Batch, -1);
-            _workers.Run(RunStack);
+            _hooks = ModelHooks.Current;
+            try { _workers.Run(RunStack); }
+            finally { _hooks = null; }
             // Double buffer: what this step produced is what the next step appends (a stack may finish before the one above reads).
             (_pendingMemory, _producedMemory) = (_producedMemory, _pendingMemory);
             var outs = _outputs.Select(o => o!).ToArray();
-            var logits = Model.Head(Model.Combine(outs)).squeeze(0);                         // (B, V)
+            var logits = StagFormerModel.HookStepLogits(Model.Head(Model.Combine(outs)).squeeze(0), pos);   // (B, V)
             foreach (var o in outs) o.Dispose();
             var perJob = _workers.TensorsCreatedPerJob;
             LastStepCriticalPathTensors = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - before - perJob[0] + perJob.Max();
@@ -91,16 +94,23 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
         {
             using var ng = torch.no_grad();
             using var scope = torch.NewDisposeScope();
+            using var attached = ModelHooks.Attach(_hooks);   // thread-static: the workers see the caller's hooks only through this
             AppendPending(s);
             ActivationObservers.Current?.BeginPass(s);
             var w = _engine._weights[s];
             var x = _embedded!;
             for (int l = 0; l < w.Layers.Count; l++)
-                x = TransformerBlock.Step(x, _pos, l, w.Layers[l], new BlockStepCaches(Cache.Self[s][l], s > 0 ? Cache.Cross[s][l] : null), _engine._shape);
+                x = TransformerBlock.Step(x, _pos, l, w.Layers[l], new BlockStepCaches(Cache.Self[s][l], s > 0 ? Cache.Cross[s][l] : null), _engine._shape, firstPass: s);
             if (s + 1 < _outputs.Length)
             {
                 // Tensors handed to another thread must leave this thread's dispose scope.
-                var (k, v) = _engine._weights[s + 1].Memory!.ProjectStep(x, _pos);
+                var memory = x;
+                if (_hooks is { } hooks && hooks.Wants(HookNames.Memory(s + 1)))
+                {
+                    memory = x.clone();
+                    hooks.ApplyToRows(memory, s + 1, static (p, _) => HookNames.Memory(p), 0, _pos);
+                }
+                var (k, v) = _engine._weights[s + 1].Memory!.ProjectStep(memory, _pos);
                 _producedMemory[s + 1] = (k.DetachFromDisposeScope(), v.DetachFromDisposeScope());
             }
             _outputs[s] = x.DetachFromDisposeScope();

@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -52,16 +53,19 @@ public sealed partial class TransformerBlock
     /// x + SelfAttn(norm x); rows of stacks with cross-attention + CrossAttn(norm x, cache); x + FFN(norm x) — the
     /// maths of <see cref="Forward"/> on one position, over weights the caller supplies (one stack's, or p stacks'
     /// stacked into (p, out, in) tensors). No dropout (decoding runs in eval mode). Runs inside the caller's
-    /// dispose scope and no_grad.
+    /// dispose scope and no_grad. Row i of x is pass <paramref name="firstPass"/> + i: the attached hooks
+    /// (<see cref="ModelHooks"/>) of that pass see and replace that row, as (B, 1, …) at Start = <paramref name="pos"/>.
     /// </summary>
-    public static Tensor Step(Tensor x, int pos, int layer, IBlockStepWeights w, BlockStepCaches caches, BlockStepShape shape)
+    public static Tensor Step(Tensor x, int pos, int layer, IBlockStepWeights w, BlockStepCaches caches, BlockStepShape shape, int firstPass = 0)
     {
+        var hooks = ModelHooks.Current;
         x = SelfAttentionStep(x, pos, w, caches.Self, shape);
         if (caches.Cross is { } cross)
         {
             long n = x.shape[0];
             var upper = caches.CrossFrom == 0 ? x : x.narrow(0, caches.CrossFrom, n - caches.CrossFrom);   // a view of x
-            CrossAttentionStep(upper, pos, w, cross, shape);
+            var site = hooks is null ? null : new HookSite(hooks, firstPass + caches.CrossFrom, layer);
+            CrossAttentionStep(upper, pos, w, cross, shape, site);
         }
         var gu = w.GateUp(RMSNorm.Direction(x, shape.NormEps));                          // (n, B, 2F) or (n, B, F)
         var hidden = shape.GeGLU
@@ -69,6 +73,7 @@ public sealed partial class TransformerBlock
             : nn.functional.gelu(gu);
         x = w.Down(x, hidden);
         if (x.shape[0] == 1) ActivationObservers.Current?.RecordResidual(layer, x.transpose(0, 1));   // (B, 1, d), as Forward records
+        hooks?.ApplyToRows(x, firstPass, static (p, l) => HookNames.ResidPost(p, l), layer, pos);
         return x;
     }
 
@@ -88,18 +93,30 @@ public sealed partial class TransformerBlock
     /// <summary>
     /// upper += CrossAttn(norm upper) in place, upper (n_c, B, d) a view of the residual. The cache holds exactly the
     /// visible memory (positions ≤ pos−1, the last w in a ring), the learned null slot in its reserved slot: no mask.
-    /// Without a null slot and with no memory yet, the output is zero (nothing is added).
+    /// Without a null slot and with no memory yet, the output is zero (nothing is added). With hooks
+    /// (<paramref name="site"/>: its Pass is row 0's), each row's hook_z and hook_out see and replace that row (zeros
+    /// in that case, as the forward shows them).
     /// </summary>
-    static void CrossAttentionStep(Tensor upper, int pos, IBlockStepWeights w, KVCache cross, BlockStepShape s)
+    static void CrossAttentionStep(Tensor upper, int pos, IBlockStepWeights w, KVCache cross, BlockStepShape s, HookSite? site)
     {
         if (cross.Length != pos)
             throw new InvalidOperationException($"staggered step at position {pos} needs memory up to {pos - 1}, the cross cache holds {cross.Length} positions");
-        bool nullSlot = cross.Storage.Reserved > 0;
-        if (!nullSlot && cross.Count == 0) return;
+        bool nullSlot = cross.Storage.Reserved > 0, empty = !nullSlot && cross.Count == 0;
+        if (empty && site is null) return;
         long n = upper.shape[0], b = upper.shape[1], d = upper.shape[2];
-        var q = s.Rotate(w.CrossQuery(RMSNorm.Direction(upper, s.NormEps)).view(n * b, s.Heads, 1, s.HeadDim), pos);   // (n_c·B, H, 1, D)
-        var (k, v) = nullSlot ? cross.ContentsWithReserved() : cross.Contents();
-        var y = nn.functional.scaled_dot_product_attention(q, k, v);                         // (n_c·B, H, 1, D)
-        w.AddCrossOut(upper, y.view(n, b, d));
+        Tensor y;                                                                            // (n_c·B, H, 1, D)
+        if (empty) y = torch.zeros(n * b, s.Heads, 1, s.HeadDim, dtype: upper.dtype, device: upper.device);
+        else
+        {
+            var q = s.Rotate(w.CrossQuery(RMSNorm.Direction(upper, s.NormEps)).view(n * b, s.Heads, 1, s.HeadDim), pos);   // (n_c·B, H, 1, D)
+            var (k, v) = nullSlot ? cross.ContentsWithReserved() : cross.Contents();
+            y = nn.functional.scaled_dot_product_attention(q, k, v);
+        }
+        if (site is null) { w.AddCrossOut(upper, y.view(n, b, d)); return; }
+        site.Set.ApplyToRows(y.view(n, b, s.Heads, s.HeadDim), site.Pass, static (p, l) => HookNames.CrossZ(p, l), site.Layer, pos);
+        var added = torch.zeros_like(upper);
+        w.AddCrossOut(added, y.view(n, b, d));                                                // 0 + y·W_oᵀ: exactly what the fused path adds
+        site.Set.ApplyToRows(added, site.Pass, static (p, l) => HookNames.CrossOut(p, l), site.Layer, pos);
+        upper.PlusInPlace(added);
     }
 }

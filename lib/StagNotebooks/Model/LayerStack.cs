@@ -9,8 +9,9 @@ namespace StagNotebooks.Model;
 /// [Start, Start+T). <paramref name="SelfCaches"/>: one per layer, or null (training). <paramref name="Memory"/>:
 /// the stack below's output, for a pass that has one (its cross sublayers run only then).
 /// </summary>
+/// <paramref name="Pass"/>: the pass the stack runs as, naming its hook points (−1: its <see cref="LayerStack.StackIndex"/>).
 public sealed record StackInput(Tensor Embeddings, int Start, RotaryEmbedding? Rope,
-                                IReadOnlyList<KVCache>? SelfCaches = null, StackMemory? Memory = null);
+                                IReadOnlyList<KVCache>? SelfCaches = null, StackMemory? Memory = null, int Pass = -1);
 
 /// <summary>
 /// Where the cross sublayers read the stack below: <paramref name="Output"/> is its output (B, T, d) at the input's
@@ -44,18 +45,19 @@ public sealed class LayerStack : nn.Module<StackInput, Tensor>
     public override Tensor forward(StackInput input)
     {
         var memory = input.Memory;
-        if (memory is null) return Run(input.Embeddings, input.Start, input.Rope, input.SelfCaches, null);
+        int pass = input.Pass >= 0 ? input.Pass : StackIndex;
+        if (memory is null) return Run(input.Embeddings, input.Start, input.Rope, input.SelfCaches, null, pass);
         if (!HasCross) throw new InvalidOperationException($"stack {StackIndex} has no cross-attention layers");
-        return Run(input.Embeddings, input.Start, input.Rope, input.SelfCaches, l => new CrossInput(memory.Output, memory.Caches?[l]));
+        return Run(input.Embeddings, input.Start, input.Rope, input.SelfCaches, l => new CrossInput(memory.Output, memory.Caches?[l]), pass);
     }
 
     /// <param name="cross">layer → what its cross sublayer reads; null: the cross sublayers are off</param>
-    Tensor Run(Tensor e, int start, RotaryEmbedding? rope, IReadOnlyList<KVCache>? selfCaches, Func<int, CrossInput>? cross)
+    Tensor Run(Tensor e, int start, RotaryEmbedding? rope, IReadOnlyList<KVCache>? selfCaches, Func<int, CrossInput>? cross, int pass)
     {
         using var scope = torch.NewDisposeScope();
         var x = e;
         for (int l = 0; l < layers.Count; l++)
-            x = layers[l].Forward(x, start, rope, selfCaches?[l], cross is null ? null : cross_layers[l], cross?.Invoke(l));
+            x = layers[l].Forward(x, start, rope, selfCaches?[l], cross is null ? null : cross_layers[l], cross?.Invoke(l), pass);
         return x.MoveToOuterDisposeScope();
     }
 }

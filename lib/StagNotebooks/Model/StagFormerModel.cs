@@ -89,8 +89,14 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         var e = tok_embeddings.forward(tokens);
         if (pos_embeddings != null)
             e = e.Plus(pos_embeddings.forward(torch.arange(start, start + tokens.shape[1], dtype: ScalarType.Int64, device: tokens.device)));
-        return (embed_dropout is null ? e : embed_dropout.forward(e)).MoveToOuterDisposeScope();
+        e = embed_dropout is null ? e : embed_dropout.forward(e);
+        if (ModelHooks.Current is { } hooks) e = hooks.Apply(HookNames.Embed, e, start);
+        return e.MoveToOuterDisposeScope();
     }
+
+    /// <summary>A decode step's logits (B, V) at <paramref name="pos"/> after the hooks at <see cref="HookNames.Logits"/>, which see them as (B, 1, V).</summary>
+    public static Tensor HookStepLogits(Tensor logits, int pos) =>
+        ModelHooks.Current is { } hooks && hooks.TryApply(HookNames.Logits, logits.unsqueeze(1), pos, out var r) ? r.squeeze(1) : logits;
 
     /// <summary>The model's final output from every pass's output: the last, or the learned linear combination.</summary>
     public Tensor Combine(IReadOnlyList<Tensor> passOutputs)
@@ -129,15 +135,19 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
         var outs = new List<Tensor>(Config.Stacks);
         Tensor? below = null;
         var observer = ActivationObservers.Current;
+        var hooks = ModelHooks.Current;
         for (int s = 0; s < Config.Stacks; s++)
         {
             observer?.BeginPass(s);
+            if (s > 0 && hooks is not null) below = hooks.Apply(HookNames.Memory(s), below!, start);
             var memory = s > 0 ? new StackMemory(below!, input.Cache?.Cross[s]) : null;
-            var h = StackFor(s).forward(new StackInput(e, start, rope, input.Cache?.Self[s], memory));
+            var h = StackFor(s).forward(new StackInput(e, start, rope, input.Cache?.Self[s], memory, Pass: s));
             outs.Add(h);
             below = h;
         }
-        var logits = Head(Combine(outs)).MoveToOuterDisposeScope();
+        var logits = Head(Combine(outs));
+        if (hooks is not null) logits = hooks.Apply(HookNames.Logits, logits, start);
+        logits = logits.MoveToOuterDisposeScope();
         if (!input.KeepStackOutputs) return new ModelOutput(logits, null);
         foreach (var o in outs) o.MoveToOuterDisposeScope();
         return new ModelOutput(logits, outs);

@@ -58,7 +58,7 @@ public sealed class StaggeredCrossAttention : nn.Module
     /// Training, prefill and the sequential engine: queries x (B, T, d) and the memory for the same
     /// positions [start, start+T). With a cache, attends to the cached memory plus the new chunk, then appends it.
     /// </summary>
-    public Tensor Forward(Tensor x, int start, Tensor memory, RotaryEmbedding? rope, KVCache? cache, int layer = 0)
+    public Tensor Forward(Tensor x, int start, Tensor memory, RotaryEmbedding? rope, KVCache? cache, int layer = 0, HookSite? site = null)
     {
         using var scope = torch.NewDisposeScope();
         long t = x.shape[1];
@@ -80,7 +80,7 @@ public sealed class StaggeredCrossAttention : nn.Module
         }
         var queryPos = torch.arange(start, start + t, dtype: ScalarType.Int64, device: x.device);
         var visible = VisibleKeys(queryPos, keyPos, _lag, _window);                        // (T, Tk)
-        var y = Attend(x, start, k, v, visible, rope, layer, keyPos);                       // (B, T, d)
+        var y = Attend(x, start, k, v, visible, rope, layer, keyPos, site);                       // (B, T, d)
         ActivationObservers.Current?.RecordCrossOutput(layer, y);
         return y.MoveToOuterDisposeScope();
     }
@@ -104,7 +104,7 @@ public sealed class StaggeredCrossAttention : nn.Module
         cache.WriteReserved(0, null_key, null_value!);
     }
 
-    Tensor Attend(Tensor x, int start, Tensor k, Tensor v, Tensor? visible, RotaryEmbedding? rope, int layer, Tensor? keyPos, long[]? keyPositions = null)
+    Tensor Attend(Tensor x, int start, Tensor k, Tensor v, Tensor? visible, RotaryEmbedding? rope, int layer, Tensor? keyPos, HookSite? site)
     {
         var observer = ActivationObservers.Current;
         var memoryVisible = visible;
@@ -130,11 +130,12 @@ public sealed class StaggeredCrossAttention : nn.Module
             }
         }
         observer?.RecordCrossAttention(layer, q, k, _empty == EmptyCrossAttention.NullSlot, memoryVisible,
-            keyPositions ?? keyPos!.data<long>().ToArray(), start);
+            keyPos!.data<long>().ToArray(), start);
         var y = visible is null
             ? nn.functional.scaled_dot_product_attention(q, k, v, p: p)
             : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: visible, p: p);   // (B, H, T, D)
         if (rowHasKey is not null) y = y * rowHasKey.view(1, 1, t, 1).to(y.dtype);
+        if (site is not null) y = site.Set.Apply(HookNames.CrossZ(site.Pass, layer), y.transpose(1, 2), start).transpose(1, 2);   // (B, T, H, D), before the gate as in a step
         return o_proj.forward(Gate(y).transpose(1, 2).reshape(b, t, -1));
     }
 }

@@ -52,14 +52,21 @@ public sealed partial class TransformerBlock : nn.Module
     Tensor Drop(Tensor x) => resid_dropout is null ? x : resid_dropout.forward(x);
 
     /// <param name="x">(B, T, d) at positions [start, start+T)</param>
-    public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? selfCache, CrossAttentionBlock? cross, CrossInput? crossInput)
+    /// <param name="pass">the pass this block runs in: names its hook points (<see cref="HookNames"/>)</param>
+    public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? selfCache, CrossAttentionBlock? cross, CrossInput? crossInput, int pass = 0)
     {
         using var scope = torch.NewDisposeScope();
+        var site = ModelHooks.Current is { } hooks ? new HookSite(hooks, pass, LayerIndex) : null;
         x = x.Plus(Drop(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache, LayerIndex)));   // Plus: HeldScalars says why
         if (cross != null && crossInput != null)
-            x = x.Plus(Drop(cross.cross_attn.Forward(cross.cross_norm.forward(x), start, crossInput.Memory, rope, crossInput.Cache, LayerIndex)));
+        {
+            var y = cross.cross_attn.Forward(cross.cross_norm.forward(x), start, crossInput.Memory, rope, crossInput.Cache, LayerIndex, site);
+            if (site is not null) y = site.Set.Apply(HookNames.CrossOut(pass, LayerIndex), y, start);
+            x = x.Plus(Drop(y));
+        }
         x = x.Plus(Drop(ffn.forward(ffn_norm.forward(x))));
         ActivationObservers.Current?.RecordResidual(LayerIndex, x);
+        if (site is not null) x = site.Set.Apply(HookNames.ResidPost(pass, LayerIndex), x, start);
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -27,7 +27,7 @@ public class NotebookSeriesTests
         foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/smoke/validation-loss.html", "03-training/smoke/verdicts.md", "03-training/smoke/cross-diagnostics.md", "03-training/smoke/cross-constant-share.html",
                                      "04-quality/smoke/tasks.md", "05-window/smoke/window-quality.csv", "05-window/smoke/verdicts.md", "06-decode-latency/tiny-baseline/table2.csv",
                                      "06-decode-latency/tiny-baseline/compared-with-paper.csv", "06-decode-latency/tiny-baseline/gpu-prediction.csv",
-                                     "07-recurrent/smoke/free-running.md", "07-recurrent/smoke/verdicts.md", "08-more-stacks/smoke/stacks-loss.html", "08-more-stacks/smoke/verdicts.md", "09-probing/smoke/cka.html",
+                                     "07-recurrent/smoke/free-running.md", "07-recurrent/smoke/verdicts.md", "08-more-stacks/smoke/stacks-loss.html", "08-more-stacks/smoke/verdicts.md", "09-probing/smoke/cka.html", "09-probing/smoke/cross-ablation.csv",
                                      "10-beyond/smoke/summary.md", "10-beyond/smoke/equal-memory-throughput.csv", "10-beyond/smoke/verdicts.md",
                                      "11-synthetic/synth-smoke/matrix.md", "11-synthetic/synth-smoke/verdicts.md", "11-synthetic/synth-smoke/accuracy.html" })
             Assert.True(File.Exists(dir.File(Path.Combine("figures", name))), $"missing figure {name}");
