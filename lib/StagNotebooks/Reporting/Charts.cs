@@ -124,12 +124,14 @@ public static class Charts
         var t = new JsonObject
         {
             ["type"] = "heatmap", ["name"] = title, ["z"] = new JsonArray(z.Select(row => (JsonNode?)Array(row)).ToArray()),
-            ["x"] = Array(xLabels), ["y"] = Array(yLabels), ["colorscale"] = colorscale,
+            ["x"] = Array(Enumerable.Range(0, xLabels.Count)), ["y"] = Array(Enumerable.Range(0, yLabels.Count)), ["colorscale"] = colorscale,
+            ["customdata"] = new JsonArray(yLabels.Select(r => (JsonNode?)Array(xLabels.Select(c => $"{r} → {c}"))).ToArray()),
+            ["hovertemplate"] = "%{customdata}: %{z}<extra></extra>",
         };
         if (zMin is { } lo) t["zmin"] = lo;
         if (zMax is { } hi) t["zmax"] = hi;
         if (valueFormat is { } f) t["texttemplate"] = $"%{{z:{f}}}";
-        return Finish(new[] { t }, title, xTitle, yTitle, layout => AllLabels(layout, xLabels.Count, yLabels.Count));
+        return Finish(new[] { t }, title, xTitle, yTitle, layout => AllLabels(layout, xLabels, yLabels));
     }
 
     /// <summary>
@@ -142,25 +144,30 @@ public static class Charts
         var t = new JsonObject
         {
             ["type"] = "heatmap", ["name"] = title, ["z"] = new JsonArray(visible.Select(row => (JsonNode?)Array(row)).ToArray()),
-            ["x"] = Array(xLabels), ["y"] = Array(yLabels), ["zmin"] = 0, ["zmax"] = 1, ["xgap"] = 1, ["ygap"] = 1,
+            ["x"] = Array(Enumerable.Range(0, xLabels.Count)), ["y"] = Array(Enumerable.Range(0, yLabels.Count)), ["zmin"] = 0, ["zmax"] = 1, ["xgap"] = 1, ["ygap"] = 1,
             ["colorscale"] = new JsonArray(new JsonArray(0, "#e8e8e8"), new JsonArray(0.5, "#e8e8e8"), new JsonArray(0.5, "#2b6cb0"), new JsonArray(1, "#2b6cb0")),
             ["colorbar"] = new JsonObject { ["tickvals"] = Array(new[] { 0.25, 0.75 }), ["ticktext"] = Array(new[] { no, yes }), ["len"] = 0.3 },
             ["hovertemplate"] = "query %{y}, key %{x}: %{z}<extra></extra>",
         };
         return Finish(new[] { t }, title, xTitle, yTitle, layout =>
         {
-            AllLabels(layout, xLabels.Count, yLabels.Count);
+            AllLabels(layout, xLabels, yLabels);
             layout["showlegend"] = false;
             layout["width"] = 620; layout["height"] = 560;
         });
     }
 
-    // Rows top-down like a matrix; every label shown (plotly would otherwise drop every other one).
-    static void AllLabels(JsonObject layout, int columns, int rows)
+    // Rows top-down like a matrix; every label shown. Cells sit at index positions with the labels as tick text:
+    // a category axis would merge two equal labels (the same token twice) into one column.
+    static void AllLabels(JsonObject layout, IReadOnlyList<string> xLabels, IReadOnlyList<string> yLabels)
     {
         layout["yaxis"]!["autorange"] = "reversed";
-        layout["xaxis"]!["dtick"] = 1;
-        layout["yaxis"]!["dtick"] = 1;
-        if (columns > 24 || rows > 24) { layout["xaxis"]!["tickfont"] = new JsonObject { ["size"] = 9 }; layout["yaxis"]!["tickfont"] = new JsonObject { ["size"] = 9 }; }
+        foreach (var (axis, labels) in new[] { ("xaxis", xLabels), ("yaxis", yLabels) })
+        {
+            layout[axis]!["tickvals"] = Array(Enumerable.Range(0, labels.Count));
+            layout[axis]!["ticktext"] = Array(labels);
+            layout[axis]!["showgrid"] = false;
+            if (labels.Count > 24) layout[axis]!["tickfont"] = new JsonObject { ["size"] = 9 };
+        }
     }
 }

@@ -7,7 +7,7 @@ namespace StagNotebooks.Tests.Schema;
 public class ChartOptionTests
 {
     static JsonObject Trace(Figure f, int i) => (JsonObject)f.Data[i]!;
-    static double[] Numbers(JsonNode? n) => n!.AsArray().Select(x => x!.GetValue<double>()).ToArray();
+    static double[] Numbers(JsonNode? n) => n!.AsArray().Select(x => double.Parse(x!.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
     [Fact]
     public void A_line_with_a_spread_gets_a_band_under_it_and_markers_get_error_bars()
@@ -60,7 +60,10 @@ public class ChartOptionTests
         Assert.Equal(0, (double)Trace(h, 0)["zmin"]!);
         Assert.Equal(1, (double)Trace(h, 0)["zmax"]!);
         Assert.Equal("%{z:.3f}", (string?)Trace(h, 0)["texttemplate"]);
-        Assert.Equal(1, (int)h.Layout["xaxis"]!["dtick"]!);
+        Assert.Equal(new[] { "a", "b" }, h.Layout["xaxis"]!["ticktext"]!.AsArray().Select(x => (string?)x));
+        var repeated = Charts.Heatmap("t", "x", "y", z, new[] { "the", "the" }, new[] { "c", "d" });   // one token twice: two columns, not one
+        Assert.Equal(new[] { 0.0, 1 }, Numbers(Trace(repeated, 0)["x"]));
+        Assert.Equal(new[] { "the", "the" }, repeated.Layout["xaxis"]!["ticktext"]!.AsArray().Select(x => (string?)x));
         var m = Charts.Mask("mask", "key", "query", MaskPicture.Visible(4, 1, null), new[] { "0", "1", "2", "3" }, new[] { "0", "1", "2", "3" });
         Assert.Equal(new[] { "hidden", "visible" }, Trace(m, 0)["colorbar"]!["ticktext"]!.AsArray().Select(x => (string?)x));
         Assert.Equal(new[] { 1.0, 1, 0, 0 }, Numbers(Trace(m, 0)["z"]![2]));   // lag 1: query 2 sees keys k ≤ 1
