@@ -22,4 +22,11 @@ public interface ILanguageModel
     /// can run them as one batch overrides this (many windows per forward); the default calls LogProbs one by one.
     /// </summary>
     IReadOnlyList<Tensor> LogProbsBatch(IReadOnlyList<long[]> sequences) => sequences.Select(LogProbs).ToList();
+
+    /// <summary>
+    /// Rows [Start, Start + Count) of <see cref="LogProbsBatch"/>'s entry i, (Count_i, V): all a scorer reads. A model
+    /// may normalise only these rows (a sliding window scores half of its positions); the default narrows the full rows.
+    /// </summary>
+    IReadOnlyList<Tensor> LogProbsRows(IReadOnlyList<long[]> sequences, IReadOnlyList<(int Start, int Count)> rows) =>
+        LogProbsBatch(sequences).Select((lp, i) => lp.narrow(0, rows[i].Start, rows[i].Count)).ToList();
 }

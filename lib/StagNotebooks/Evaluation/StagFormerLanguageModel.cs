@@ -24,7 +24,11 @@ public sealed class StagFormerLanguageModel : ILanguageModel
     /// One forward over all <paramref name="sequences"/>, right-padded to the longest: every attention of the model
     /// (self k ≤ i, staggered cross k ≤ i − 1) looks only left, so padding after a sequence changes none of its rows.
     /// </summary>
-    public IReadOnlyList<Tensor> LogProbsBatch(IReadOnlyList<long[]> sequences)
+    public IReadOnlyList<Tensor> LogProbsBatch(IReadOnlyList<long[]> sequences) =>
+        LogProbsRows(sequences, sequences.Select(s => (0, s.Length)).ToList());
+
+    /// <summary>The forward's logits of the asked rows only, normalised (log-softmax over V on those rows alone).</summary>
+    public IReadOnlyList<Tensor> LogProbsRows(IReadOnlyList<long[]> sequences, IReadOnlyList<(int Start, int Count)> rows)
     {
         foreach (var tokens in sequences) Check(tokens);
         int longest = sequences.Max(s => s.Length);
@@ -38,8 +42,10 @@ public sealed class StagFormerLanguageModel : ILanguageModel
             using var ng = torch.no_grad();
             using var scope = torch.NewDisposeScope();
             var input = torch.tensor(padded, new long[] { sequences.Count, longest }, device: Device);   // (B, T)
-            var lp = Model.forward(new ModelInput(input)).Logits.to_type(ScalarType.Float32).log_softmax(-1);   // (B, T, V)
-            return sequences.Select((s, b) => lp[b].narrow(0, 0, s.Length).MoveToOuterDisposeScope()).ToList();
+            var logits = Model.forward(new ModelInput(input)).Logits;                                       // (B, T, V)
+            var picked = torch.cat(rows.Select((r, b) => logits[b].narrow(0, r.Start, r.Count)).ToArray(), 0);   // (ΣCount, V)
+            var lp = picked.to_type(ScalarType.Float32).log_softmax(-1);
+            return lp.split(rows.Select(r => (long)r.Count).ToArray(), 0).Select(t => t.MoveToOuterDisposeScope()).ToList();
         }
         finally
         {

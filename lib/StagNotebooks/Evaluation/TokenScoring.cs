@@ -56,11 +56,12 @@ public static class TokenScoring
     /// <summary>
     /// Scores many sequences with as few forward calls as fit: every item's windows are planned as in
     /// <see cref="Score"/>, then windows of similar length go to the model together
-    /// (<see cref="ILanguageModel.LogProbsBatch"/>), at most <paramref name="maxBatchElements"/> logits per call
-    /// (batch × longest window × vocabulary). Each target is scored exactly as alone, up to the arithmetic of a
-    /// batched matmul.
+    /// (<see cref="ILanguageModel.LogProbsRows"/>: only the scored rows are normalised), at most
+    /// <paramref name="maxBatchElements"/> logits per call (batch × longest window × vocabulary; 2^20 measured fastest
+    /// at smoke with `stag bench eval`: larger batches fall out of cache). Each target is scored exactly as alone, up
+    /// to the arithmetic of a batched matmul.
     /// </summary>
-    public static IReadOnlyList<TokenScores> ScoreMany(ILanguageModel model, IReadOnlyList<ScoringItem> items, long maxBatchElements = 1 << 25)
+    public static IReadOnlyList<TokenScores> ScoreMany(ILanguageModel model, IReadOnlyList<ScoringItem> items, long maxBatchElements = 1 << 20)
     {
         var results = items.Select(it => new TokenScores(new double[Math.Max(0, it.Tokens.Length - it.FirstTarget)], new bool[Math.Max(0, it.Tokens.Length - it.FirstTarget)])).ToArray();
         var windows = items.SelectMany((it, i) => Plan(it.Tokens.Length, it.FirstTarget, model.MaxContext, it.Stride ?? DefaultStride(model.MaxContext))
@@ -78,13 +79,14 @@ public static class TokenScoring
     static void Gather(ILanguageModel model, IReadOnlyList<ScoringItem> items, TokenScores[] results, List<(int Item, ScoringWindow Window)> batch)
     {
         using var scope = torch.NewDisposeScope();
-        var lps = model.LogProbsBatch(batch.Select(x => items[x.Item].Tokens[x.Window.InputStart..x.Window.InputEnd]).ToList());   // each (T_i, V)
+        var lps = model.LogProbsRows(batch.Select(x => items[x.Item].Tokens[x.Window.InputStart..x.Window.InputEnd]).ToList(),
+            batch.Select(x => (x.Window.FirstTarget - 1 - x.Window.InputStart, x.Window.EndTarget - x.Window.FirstTarget)).ToList());   // each (count_i, V): the scored rows
         for (int k = 0; k < batch.Count; k++)
         {
             var (i, w) = batch[k];
             var tokens = items[i].Tokens;
             int count = w.EndTarget - w.FirstTarget;
-            var rows = lps[k].narrow(0, w.FirstTarget - 1 - w.InputStart, count);                            // (count, V)
+            var rows = lps[k];                                                                                // (count, V)
             var targets = torch.tensor(tokens[w.FirstTarget..w.EndTarget], device: rows.device).unsqueeze(1);   // (count, 1)
             var picked = rows.gather(1, targets).squeeze(1).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             var argmax = rows.argmax(1).cpu().data<long>().ToArray();
