@@ -44,4 +44,22 @@ public static class AttentionAnalysis
         }
         return profiles;
     }
+
+    /// <summary>
+    /// Cross-attention of pass <paramref name="pass"/>, layer <paramref name="layer"/> as rows that sum to 1: column 0
+    /// is the null slot's weight (0 without one), then one column per memory position; for head
+    /// <paramref name="head"/>, or the mean over heads when null. First sequence of the batch.
+    /// </summary>
+    public static double[][] CrossMap(ActivationCapture capture, int pass, int layer, int? head = null)
+    {
+        var probs = capture.CrossAttention[(pass, layer)][0];                                     // (H, T, Tm)
+        var memory = (head is int h ? probs[h] : probs.mean(new long[] { 0 })).to(ScalarType.Float64);   // (T, Tm)
+        double[]? nulls = null;
+        if (capture.CrossNullMass.TryGetValue((pass, layer), out var nm))                        // (B, H, T)
+            nulls = (head is int hn ? nm[0][hn] : nm[0].mean(new long[] { 0 })).to(ScalarType.Float64).data<double>().ToArray();
+        long rows = memory.shape[0], cols = memory.shape[1];
+        var flat = memory.data<double>().ToArray();
+        return Enumerable.Range(0, (int)rows).Select(t =>
+            new[] { nulls?[t] ?? 0 }.Concat(flat.Skip(t * (int)cols).Take((int)cols)).ToArray()).ToArray();
+    }
 }
