@@ -70,7 +70,7 @@ public sealed class ReproduceCommand : ICommand
             }
         }
         ClaimsRollup claims;
-        try { claims = WriteClaims(series, parameters, output); }
+        try { claims = WriteClaims(series, parameters, output, seriesLeaf); }
         catch (InvalidDataException e)
         {
             Console.Error.WriteLine($"stag reproduce: the notebooks ran, but the claims table could not be built: {e.Message}");
@@ -92,11 +92,10 @@ public sealed class ReproduceCommand : ICommand
     /// (<see cref="NotebookSession.ReceiptVariable"/>): a notebook with presets of its own (11-synthetic) wrote to
     /// the folder those name. A notebook without a receipt for this series is looked for in the series' folder.
     /// </summary>
-    static ClaimsRollup WriteClaims(IReadOnlyList<string> notebooks, IReadOnlyDictionary<string, string> parameters, string output)
+    static ClaimsRollup WriteClaims(IReadOnlyList<string> notebooks, IReadOnlyDictionary<string, string> parameters, string output, string leaf)
     {
         var root = parameters.TryGetValue("FiguresRoot", out var r) && r != "" ? r : RepoPaths.Figures;
         var (preset, seeds) = (parameters["Preset"], int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture));
-        var leaf = FigureFolder.Leaf(preset, seeds);
         var receipts = notebooks.Select(nb => NotebookReceipt.Read(ReceiptPath(output, nb, leaf)));
         return ClaimsTable.Write(root, preset, seeds, NotebookReceipt.LeafOverrides(receipts, leaf));
     }

@@ -27,13 +27,6 @@ public sealed record EvalBenchResult(string Preset, string Variant, int Document
 /// </summary>
 public static class EvalBenchmark
 {
-    sealed class OneWindowPerCall(ILanguageModel inner) : ILanguageModel
-    {
-        public int VocabSize => inner.VocabSize;
-        public int MaxContext => inner.MaxContext;
-        public Tensor LogProbs(long[] tokens) => inner.LogProbs(tokens);
-    }
-
     public static EvalBenchResult Run(string preset, string variant, int maxDocs, int repeats, Device device, Action<string>? log = null)
     {
         var data = PackedDataset.PrepareBundled(TrainingPresets.Tokenizer(preset));

@@ -13,7 +13,8 @@ public sealed record Trained(string Label, IReadOnlyList<TrainResult> Seeds)
     /// <summary>The mean of <see cref="ValLosses"/> over seeds.</summary>
     public double ValLoss => ValLosses.Average();
 
-    /// <summary>The sample sd of <see cref="ValLosses"/>; NaN ("no sd") for one seed.</summary>
+    /// <summary>The sample sd of <see cref="ValLosses"/>; NaN ("no sd") for one seed. (Written here, not through
+    /// Evaluation's SampleStatistics.TableSd: Training sits below Evaluation.)</summary>
     public double ValLossSd
     {
         get

@@ -9,14 +9,6 @@ namespace StagNotebooks.Tests.Evaluation;
 /// <summary>Scoring many windows per forward gives every target the log-probability it gets when scored alone.</summary>
 public class BatchedScoringTests
 {
-    /// <summary>The same StagFormer, seen through the default one-sequence-at-a-time LogProbsBatch.</summary>
-    sealed class OneByOne(ILanguageModel inner) : ILanguageModel
-    {
-        public int VocabSize => inner.VocabSize;
-        public int MaxContext => inner.MaxContext;
-        public Tensor LogProbs(long[] tokens) => inner.LogProbs(tokens);
-    }
-
     static long[] Sequence(int length, long seed, int vocab)
     {
         var rng = new Random((int)seed);
@@ -36,7 +28,7 @@ public class BatchedScoringTests
         // lengths below, at and above the context (32): one window, exactly one, several sliding ones
         var items = new[] { 5, 32, 33, 70, 2 }.Select((n, i) => new ScoringItem(Sequence(n, i + 1, c.VocabSize), 1, i == 3 ? 7 : null)).ToList();
         var batched = TokenScoring.ScoreMany(lm, items);
-        var alone = items.Select(it => TokenScoring.ScoreMany(new OneByOne(lm), new[] { it })[0]).ToList();
+        var alone = items.Select(it => TokenScoring.ScoreMany(new OneWindowPerCall(lm), new[] { it })[0]).ToList();
         for (int i = 0; i < items.Count; i++)
         {
             Assert.Equal(alone[i].LogProbs.Length, batched[i].LogProbs.Length);
@@ -57,7 +49,7 @@ public class BatchedScoringTests
         var lm = new StagFormerLanguageModel(model);
         var docs = new[] { 40, 3, 17, 1, 65 }.Select((n, i) => new EvalDocument(i % 2 == 0 ? "a" : "b", Sequence(n, 10 + i, c.VocabSize), n * 4)).ToList();
         var batched = new PerplexityEvaluator(lm).Evaluate(docs);
-        var alone = new PerplexityEvaluator(new OneByOne(lm)).Evaluate(docs);
+        var alone = new PerplexityEvaluator(new OneWindowPerCall(lm)).Evaluate(docs);
         Assert.Equal(alone.Overall.Tokens, batched.Overall.Tokens);
         Assert.Equal(alone.Overall.Nll, batched.Overall.Nll, 4);
         Assert.Equal(alone.Subsets.Select(s => s.Documents), batched.Subsets.Select(s => s.Documents));
