@@ -30,7 +30,7 @@ public sealed class BenchFidelitySearchCommand : ICommand
         var budgets = args.All("budget").Select(FidelityBudget.Parse).ToList();
         if (budgets.Count == 0) budgets = FidelitySearch.Defaults.ToList();
         int seeds = args.GetInt("seeds", 3);
-        var tokenizer = args.Get("tokenizer", TrainingPresets.Tokenizer(preset));
+        var tokenizer = args.Get("tokenizer", Presets.Tokenizer(preset));
         var runs = args.Get("runs");
         var output = args.Get("out", Path.Combine(RepoPaths.Figures, "fidelity-search", FigureFolder.Leaf(preset, seeds)));
         bool dry = args.Flag("dry-run");

@@ -31,7 +31,7 @@ public sealed class BenchLadderCommand : ICommand
         var device = args.Get("device", "auto");
         CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
-        TrainingPresets.Get(preset);   // an unknown preset is named before anything else
+        Presets.Config(preset);   // an unknown preset is named before anything else
         Console.WriteLine($"{hs.Count * RegimeLadder.Variants.Count * seeds} models: {string.Join(", ", RegimeLadder.Variants)} at h = {string.Join(", ", hs)}, {seeds} seed(s), preset {preset}");
         if (dry) return 0;
         var data = Experiments.DataFor(preset, Console.Error.WriteLine);

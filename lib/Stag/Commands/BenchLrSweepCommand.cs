@@ -24,7 +24,7 @@ public sealed class BenchLrSweepCommand : ICommand
     public int Run(CommandLine args)
     {
         var preset = args.Get("preset", "cpu-fidelity");
-        TrainingPresets.Get(preset);
+        Presets.Config(preset);
         var variants = args.Get("variant", "baseline-h,baseline-2h,separate-2xh,shared-2xh").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         foreach (var v in variants)
             if (!StagNotebooks.Model.ModelVariants.Names.Contains(v))

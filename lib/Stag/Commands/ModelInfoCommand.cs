@@ -12,7 +12,7 @@ public sealed class ModelInfoCommand : ICommand
         stag model info [--shape NAME | --preset NAME [--variant NAME]] [--set Field=value ...] [--batch 1] [--context N] [--json]
 
           --shape     one of: {string.Join(", ", ModelShapes.All.Keys)}
-          --preset    a training preset's model: {string.Join(", ", TrainingPresets.All.Keys)}
+          --preset    a training preset's model: {string.Join(", ", Presets.Names(PresetKind.Text))}
           --variant   turn it into: {string.Join(", ", ModelVariants.Names)}
           --set       override a model field, e.g. --set CrossWindow=128
         """;
@@ -23,7 +23,7 @@ public sealed class ModelInfoCommand : ICommand
         StagFormerConfig c;
         if (args.Get("preset") is { } preset)
         {
-            c = TrainingPresets.Get(preset).Model;
+            c = Presets.Config(preset).Model;
             if (c.VocabSize == 0) c = c with { VocabSize = 4096 };
         }
         else c = ModelShapes.Get(args.Get("shape", "cpu-2xh-separate"));

@@ -1,4 +1,5 @@
 using Spectre.Console;
+using StagNotebooks.Training;
 using StagNotebooks.Benchmarks;
 using StagNotebooks.Data;
 using StagNotebooks.Evaluation;
@@ -20,7 +21,7 @@ public sealed class SynthCommand : ICommand
 
           --task     induction, recall, pointer-K (K hops), compose-K (K chained functions); comma-separated
           --variant  the compared models; shared-2xh-recurrent scores shared-2xh token by token with the recurrent decoder
-          --preset   {string.Join(", ", SyntheticPresets.All.Keys)}
+          --preset   {Presets.Help(PresetKind.Synthetic, new string(' ', 13))}
         Writes accuracy.csv/.md (one row per task × variant, per-seed values), matrix.md (variants × tasks)
         and verdicts.csv/.md into --out, each naming the preset, seeds and commit. Finished runs are reused.
         """;

@@ -13,7 +13,7 @@ public sealed class TrainCommand : ICommand
         stag train [--preset cpu-small] [--variant separate-2xh] [--seed 1] [--set Field=value ...] [--tokenizer <the preset's, brown-bpe>]
                    [--runs runs] [--device auto|cpu|cuda] [--threads N] [--print-config]
 
-          --preset        {string.Join(", ", TrainingPresets.All.Keys)}
+          --preset        {Presets.Help(PresetKind.Text, new string(' ', 18))}
           --variant       {string.Join(", ", ModelVariants.Names)} (or separate-2xh-wN)
           --set           override a field: --set LearningRate=1e-3 --set Model.CrossWindow=8
           --print-config  print the resolved config as JSON and exit
@@ -28,7 +28,7 @@ public sealed class TrainCommand : ICommand
         var variant = args.Get("variant", "separate-2xh");
         long seed = args.GetInt("seed", 1);
         var sets = args.All("set");
-        var tokenizer = args.Get("tokenizer", TrainingPresets.Tokenizer(preset));
+        var tokenizer = args.Get("tokenizer", Presets.Tokenizer(preset));
         var runs = args.Get("runs");
         var device = args.Get("device", "auto");
         bool printOnly = args.Flag("print-config");

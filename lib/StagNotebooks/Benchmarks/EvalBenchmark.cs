@@ -29,8 +29,8 @@ public static class EvalBenchmark
 {
     public static EvalBenchResult Run(string preset, string variant, int maxDocs, int repeats, Device device, Action<string>? log = null)
     {
-        var data = PackedDataset.PrepareBundled(TrainingPresets.Tokenizer(preset));
-        var config = TrainingPresets.Get(preset);
+        var data = PackedDataset.PrepareBundled(Presets.Tokenizer(preset));
+        var config = Presets.Config(preset);
         var model = ModelVariants.Apply(config.Model with { VocabSize = data.Manifest.VocabSize }, variant);
         var tokenizer = TokenizerFactory.Create(data.Manifest.Tokenizer).Tokenizer;
         var docs = new PileReader(new[] { RepoPaths.BrownSplit("val") }).Read().Take(maxDocs)

@@ -22,37 +22,6 @@ public enum SyntheticScoring
     Recurrent,
 }
 
-/// <summary>Presets for the synthetic suite: the model is a StagFormer 2×h that <see cref="ModelVariants"/> turns into the compared variants.</summary>
-public static class SyntheticPresets
-{
-    public static readonly IReadOnlyDictionary<string, TrainConfig> All = new Dictionary<string, TrainConfig>
-    {
-        // Tests: a few seconds per model.
-        ["synth-smoke"] = new()
-        {
-            Preset = "synth-smoke",
-            Model = new StagFormerConfig { VocabSize = 48, DModel = 32, Heads = 2, FfnHidden = 64, LayersPerStack = 1, Stacks = 2, MaxContext = 32 },
-            BatchSize = 8, ContextLength = 32, MaxSteps = 30, WarmupSteps = 3, LearningRate = 1e-2, MinLearningRate = 1e-3,
-            WeightDecay = 0.0, EvalEvery = 1000, EvalBatches = 1, CheckpointEvery = 1000,
-        },
-        // The table: h = 1, so "2×1 vs 1 vs 2 layers" is the question; 20–60 s per model on 2 cores.
-        // Short sequences (16 tokens: induction repeats a 3-token segment, recall has 4 pairs, pointer-2 4 nodes)
-        // and d = 32: at 32–64 tokens and d = 64 the 2-layer model had not formed an induction head after
-        // 1500–3000 steps (loss still near ln V); at 16 tokens it does by step ~600 and reaches 100 %.
-        ["synth-small"] = new()
-        {
-            Preset = "synth-small",
-            Model = new StagFormerConfig { VocabSize = 32, DModel = 32, Heads = 2, FfnHidden = 128, LayersPerStack = 1, Stacks = 2, MaxContext = 16 },
-            BatchSize = 64, ContextLength = 16, MaxSteps = 2000, WarmupSteps = 100, LearningRate = 3e-3, MinLearningRate = 3e-4,
-            WeightDecay = 0.0, EvalEvery = 10000, EvalBatches = 1, CheckpointEvery = 10000,
-        },
-    };
-
-    public static TrainConfig Get(string name) =>
-        All.TryGetValue(name, out var c) ? c.Validate()
-            : throw new ConfigException("preset", $"unknown synthetic preset '{name}'; known: {string.Join(", ", All.Keys)}");
-}
-
 /// <summary>Answer accuracy of one trained model on one task.</summary>
 public sealed record SyntheticResult(string Task, string Variant, SyntheticScoring Scoring, long Seed, double Accuracy, double Chance, double FinalLoss, double TrainSeconds, string RunPath);
 
@@ -76,7 +45,7 @@ public static class SyntheticBench
 
     public static TrainConfig Config(string preset, string variant, long seed, IEnumerable<string>? overrides = null)
     {
-        var p = SyntheticPresets.Get(preset);
+        var p = Presets.Get(preset, PresetKind.Synthetic).Config;
         var c = p with { Model = ModelVariants.Apply(p.Model, Row(variant).Trained), Seed = seed };
         var list = overrides?.ToList();
         return (list is { Count: > 0 } ? c.WithOverrides(list) : c).Validate();

@@ -33,11 +33,11 @@ public static class TrainBenchmark
                                                        double peakGflops, int? vocabSize = null, Action<string>? log = null)
     {
         // The preset's own vocabulary: the unembedding and softmax are most of a small model's CPU step.
-        int vocab = vocabSize ?? TokenizerFactory.Create(TrainingPresets.Tokenizer(preset)).VocabSize;
+        int vocab = vocabSize ?? TokenizerFactory.Create(Presets.Tokenizer(preset)).VocabSize;
         var results = new List<(string Variant, double Median, double Tps, double Mfu, long Early, long Late)>();
         foreach (var variant in variants)
         {
-            var basePreset = TrainingPresets.Get(preset);
+            var basePreset = Presets.Config(preset);
             var c = basePreset with { Model = ModelVariants.Apply(basePreset.Model with { VocabSize = vocab }, variant), MaxSteps = steps };
             using var model = new StagFormerModel(c.Model, c.Seed).to(device);
             model.train();

@@ -32,9 +32,9 @@ public static class ModelShapes
         ["cpu-2xh-separate"] = Cpu with { Stacks = 2, LayersPerStack = 3, Weights = WeightSharing.Separate },
         ["cpu-2xh-shared"] = Cpu with { Stacks = 2, LayersPerStack = 3, Weights = WeightSharing.Shared },
         // Wider CPU shape: weight reads (bandwidth) dominate a decode step instead of per-call overhead.
-        // The h-layer model of the cpu-small training preset (d 128, h = 2; vocabulary 4096 here): a decode step
-        // of tiny matrices, where per-call overhead is nearly everything.
-        ["cpu-small"] = Cpu with { DModel = 128, Heads = 4, FfnHidden = 512, Stacks = 1, LayersPerStack = 2, MaxContext = 128 },
+        // The h-layer model of the cpu-small training preset (d 128, h = 2; brown-bpe's 4096 tokens): a decode step
+        // of tiny matrices, where per-call overhead is nearly everything. (Not "cpu-small": that names the preset.)
+        ["cpu-small-h"] = Cpu with { DModel = 128, Heads = 4, FfnHidden = 512, Stacks = 1, LayersPerStack = 2, MaxContext = 128 },
         ["cpu-wide-h"] = Cpu with { DModel = 512, Heads = 8, FfnHidden = 2048, Stacks = 1, LayersPerStack = 3 },
         ["tiny-baseline"] = Tiny with { Stacks = 1, LayersPerStack = 2 },
         ["tiny-2x1-separate"] = Tiny with { Stacks = 2, LayersPerStack = 1 },

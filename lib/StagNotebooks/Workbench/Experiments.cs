@@ -21,8 +21,8 @@ public static class Experiments
     /// <summary>The bundled corpus packed with <paramref name="tokenizer"/> (cached in data/packed).</summary>
     public static PackedDataset Data(string tokenizer = "brown-bpe", Action<string>? log = null) => PackedDataset.PrepareBundled(tokenizer, log);
 
-    /// <summary>The bundled corpus packed with the tokenizer <paramref name="preset"/> trains on (<see cref="TrainingPresets.Tokenizer"/>).</summary>
-    public static PackedDataset DataFor(string preset, Action<string>? log = null) => Data(TrainingPresets.Tokenizer(preset), log);
+    /// <summary>The bundled corpus packed with the tokenizer <paramref name="preset"/> trains on (<see cref="Presets.Tokenizer"/>).</summary>
+    public static PackedDataset DataFor(string preset, Action<string>? log = null) => Data(Presets.Tokenizer(preset), log);
 
     /// <summary>A preset with its model turned into <paramref name="variant"/>, the vocabulary of the data, a seed and overrides.</summary>
     public static TrainConfig Config(string preset, string variant, PackedDataset data, long seed = 1, IEnumerable<string>? overrides = null) =>
@@ -34,7 +34,7 @@ public static class Experiments
     /// </summary>
     public static TrainConfig Config(string preset, string variant, int vocab, long seed = 1, IEnumerable<string>? overrides = null, int? h = null)
     {
-        var p = TrainingPresets.Get(preset);
+        var p = Presets.Config(preset);
         var model = p.Model with { VocabSize = vocab, LayersPerStack = h ?? p.Model.LayersPerStack };
         var c = p with { Model = ModelVariants.Apply(model, variant), Seed = seed };
         var list = overrides?.ToList();

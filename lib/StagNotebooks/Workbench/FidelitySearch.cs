@@ -26,7 +26,7 @@ public sealed record FidelityBudget(string Name, IReadOnlyList<string> Overrides
     }
 
     /// <summary>The tokenizer this budget trains on: its own, or <paramref name="preset"/>'s.</summary>
-    public string TokenizerFor(string preset) => Tokenizer ?? TrainingPresets.Tokenizer(preset);
+    public string TokenizerFor(string preset) => Tokenizer ?? Presets.Tokenizer(preset);
 }
 
 /// <summary>What one budget resolves: baseline h vs 2h over seeds, the gap in pooled sd and whether it reaches the bar.</summary>

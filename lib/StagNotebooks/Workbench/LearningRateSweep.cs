@@ -26,7 +26,7 @@ public static class LearningRateSweep
     /// <summary>The default rates: the preset's ×0.5, ×1, ×2 (a span of ×4).</summary>
     public static IReadOnlyList<double> DefaultRates(string preset)
     {
-        double lr = TrainingPresets.Get(preset).LearningRate;
+        double lr = Presets.Config(preset).LearningRate;
         return new[] { lr / 2, lr, lr * 2 };
     }
 
@@ -35,7 +35,7 @@ public static class LearningRateSweep
     /// <summary>The arm of <paramref name="variant"/> at peak rate <paramref name="rate"/> (minimum rate scaled with it).</summary>
     public static TrainingArm Arm(string preset, string variant, double rate, string? label = null)
     {
-        var p = TrainingPresets.Get(preset);
+        var p = Presets.Config(preset);
         double min = p.MinLearningRate * rate / p.LearningRate;
         return new TrainingArm(label ?? Label(variant, rate), variant, new[]
         {

@@ -89,7 +89,7 @@ public static class MemoryBenchmark
                 new SpeculativeDecoder(target, draft, lookahead: 4).Generate(prompt, newTokens);
             }
 
-            var shape = TrainingPresets.Get(preset).Model with { VocabSize = data.Manifest.VocabSize };
+            var shape = Presets.Config(preset).Model with { VocabSize = data.Manifest.VocabSize };
             var cases = new List<DecodeBenchCase>
             {
                 new("baseline-2h", ModelVariants.Apply(shape, "baseline-2h"), EngineKind.Sequential),

@@ -54,7 +54,7 @@ public class FairComparisonTests
     [Fact]
     public void A_sweep_arm_sets_the_peak_rate_and_scales_the_minimum_with_it()
     {
-        var p = TrainingPresets.Get("smoke");
+        var p = Presets.Config("smoke");
         var arm = LearningRateSweep.Arm("smoke", "separate-2xh", p.LearningRate * 2);
         var c = Experiments.Config("smoke", arm.Variant, 64, overrides: arm.Overrides);
         Assert.Equal(p.LearningRate * 2, c.LearningRate, 12);

@@ -36,14 +36,14 @@ public class FidelityAndFigureTests
     {
         // Same config ⇒ same run id ⇒ the search's baselines are reused by notebook 03 at cpu-fidelity, not retrained.
         var vocab = new Dictionary<string, int> { ["brown-bpe"] = 4096, ["brown-bpe-1k"] = 1024 };
-        int presetVocab = vocab[TrainingPresets.Tokenizer("cpu-fidelity")];
+        int presetVocab = vocab[Presets.Tokenizer("cpu-fidelity")];
         var plan = FidelitySearch.Plan("cpu-fidelity", FidelitySearch.Defaults.Append(new FidelityBudget("as-is", Array.Empty<string>())), seeds: 2, t => vocab[t]);
         foreach (var (budget, variant, seed, config) in plan.Where(p => p.Budget.Name == "as-is"))
             Assert.Equal(Experiments.Config("cpu-fidelity", variant, presetVocab, seed).ToJson(), config.ToJson());
         // The preset is one of the searched budgets, on its own tokenizer: its runs are the search's.
         var preset = Experiments.Config("cpu-fidelity", "baseline-h", presetVocab, 1).ToJson();
         Assert.Contains(plan, p => p.Budget.Name != "as-is" && p.Variant == "baseline-h" && p.Config.ToJson() == preset
-                                   && p.Budget.Tokenizer == TrainingPresets.Tokenizer("cpu-fidelity"));
+                                   && p.Budget.Tokenizer == Presets.Tokenizer("cpu-fidelity"));
         // A depth override keeps 2h twice h and differs from the preset's run only in that field.
         var deeper = FidelitySearch.Plan("cpu-fidelity", new[] { FidelityBudget.Parse("h3:Model.LayersPerStack=3") }, seeds: 2, vocab: 4096);
         var h2 = deeper.First(p => p.Variant == "baseline-2h").Config;
@@ -59,13 +59,13 @@ public class FidelityAndFigureTests
         Assert.Equal(new[] { "MaxSteps=1500" }, v1k.Overrides);
         var plain = FidelityBudget.Parse("steps900:MaxSteps=900");
         Assert.Null(plain.Tokenizer);
-        Assert.Equal(TrainingPresets.Tokenizer("cpu-fidelity"), plain.TokenizerFor("cpu-fidelity"));
+        Assert.Equal(Presets.Tokenizer("cpu-fidelity"), plain.TokenizerFor("cpu-fidelity"));
         var vocab = new Dictionary<string, int> { ["brown-bpe"] = 4096, ["brown-bpe-1k"] = 1024 };
         var plan = FidelitySearch.Plan("cpu-fidelity", new[] { v1k, plain with { Tokenizer = "brown-bpe" } }, seeds: 2, t => vocab[t]);
         Assert.All(plan.Where(p => p.Budget.Name == "v1k"), p => Assert.Equal(1024, p.Config.Model.VocabSize));
         Assert.All(plan.Where(p => p.Budget.Name == "steps900"), p => Assert.Equal(4096, p.Config.Model.VocabSize));
         Assert.StartsWith("V1024 d128 ", FidelitySearch.Summarize(v1k, plan[0].Config, new[] { 3.0, 3.1 }, new[] { 2.9, 3.0 }, 60).Shape);
-        var e = Assert.Throws<ConfigException>(() => TrainingPresets.Tokenizer("cpu-huge"));
+        var e = Assert.Throws<ConfigException>(() => Presets.Tokenizer("cpu-huge"));
         Assert.StartsWith("config field preset: unknown preset 'cpu-huge'; known: smoke, cpu-small, cpu-fidelity", e.Message);
     }
 

@@ -106,7 +106,7 @@ public class QualityGapOptionTests
     [Fact]
     public void The_trainers_optimizer_puts_null_slots_in_the_group_without_decay()
     {
-        var smoke = TrainingPresets.Get("smoke");
+        var smoke = Presets.Config("smoke");
         foreach (var decayNull in new[] { false, true })
         {
             var c = smoke with { Model = smoke.Model with { VocabSize = 31 }, WeightDecay = 0.5, DecayNullSlots = decayNull };

@@ -36,9 +36,9 @@ sealed class CountingBatches(int vocab) : IBatchSource, IEvalSource
 [Collection("CheckpointHooks")]
 public class TrainerTests
 {
-    internal static TrainConfig Smoke(int steps = 40) => TrainingPresets.Get("smoke") with
+    internal static TrainConfig Smoke(int steps = 40) => Presets.Config("smoke") with
     {
-        Model = TrainingPresets.Get("smoke").Model with { VocabSize = 31 }, MaxSteps = steps, CheckpointEvery = 10, EvalEvery = 10,
+        Model = Presets.Config("smoke").Model with { VocabSize = 31 }, MaxSteps = steps, CheckpointEvery = 10, EvalEvery = 10,
     };
 
     internal static TrainResult Train(string runs, TrainConfig c, string name, Action<TrainProgress, Trainer>? onStep = null, CancellationToken cancel = default)
@@ -94,7 +94,7 @@ public class TrainerTests
     [Fact]
     public void Overrides_change_one_field_and_name_unknown_ones()
     {
-        var c = TrainingPresets.Get("cpu-small").WithOverrides(new[] { "LearningRate=1e-3", "Model.CrossWindow=8", "Model.Weights=Shared" });
+        var c = Presets.Config("cpu-small").WithOverrides(new[] { "LearningRate=1e-3", "Model.CrossWindow=8", "Model.Weights=Shared" });
         Assert.Equal(1e-3, c.LearningRate);
         Assert.Equal(8, c.Model.CrossWindow);
         Assert.Equal(WeightSharing.Shared, c.Model.Weights);
