@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using System.Text.Json;
 using Spectre.Console;
 using StagNotebooks.Benchmarks;

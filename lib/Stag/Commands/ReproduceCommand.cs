@@ -12,7 +12,7 @@ public sealed class ReproduceCommand : ICommand
     public string Summary => "run the whole notebook series headless: trains (or reuses) every model, writes figures/";
     public string Usage => """
         stag reproduce [--preset cpu-small] [--seeds 1] [--device auto|cpu|cuda] [-p Name=value ...] [--threads N]
-                       [--only 03,07]
+                       [--only 03,07] [--concurrency auto|N]
 
           Runs notebooks/00-… to 11-… in order with these parameters (each notebook takes the ones it declares),
           each in its own process on a fresh .NET Interactive kernel, so nothing one notebook held outlives it.
@@ -24,6 +24,9 @@ public sealed class ReproduceCommand : ICommand
           collected into figures/claims/<preset>[-Nseeds].md and .csv, and the count per verdict is printed.
           --only runs the notebooks it names (by number or name); the roll-up still collects every notebook's
           verdicts already in figures/ for this preset and seeds.
+          --concurrency  runs a notebook trains at once, side by side in worker processes (auto: the level
+                         `stag bench train --concurrency 1,2 --preset <preset>` measured fastest here, else 1).
+                         A run's results are the same whatever the level.
         """;
 
     public int Run(CommandLine args)
@@ -43,6 +46,9 @@ public sealed class ReproduceCommand : ICommand
         }
         var threads = args.Has("threads") ? args.GetInt("threads", 0).ToString() : null;
         var only = args.All("only");
+        var concurrency = args.Get("concurrency", "auto");
+        if (concurrency != "auto" && !(int.TryParse(concurrency, out var level) && level >= 1))
+            throw new CliException($"option --concurrency: expected auto or a whole number ≥ 1 (got '{concurrency}')");
         args.RejectUnknown();
         string seriesLeaf;
         try { seriesLeaf = FigureFolder.Leaf(parameters["Preset"], int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture)); }
@@ -59,7 +65,7 @@ public sealed class ReproduceCommand : ICommand
         {
             Console.WriteLine($"▶ {Path.GetFileName(nb)}");
             var receipt = ReceiptPath(output, nb, seriesLeaf);
-            var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), Path.Combine(output, Path.GetFileName(nb)), threads, receipt);
+            var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), Path.Combine(output, Path.GetFileName(nb)), threads, receipt, concurrency);
             memory.Add((Path.GetFileName(nb), seconds, peak));
             Console.WriteLine($"  {seconds:F0} s, peak resident memory {peak / 1024:F2} GB");
             WriteMemory(Path.Combine(output, "reproduce-memory.csv"), parameters["Preset"], memory);
@@ -105,12 +111,14 @@ public sealed class ReproduceCommand : ICommand
         Path.Combine(output, $"{Path.GetFileNameWithoutExtension(notebook)}.{seriesLeaf}.receipt.json");
 
     /// <summary>`stag notebook run` in a child process: one notebook, one kernel, one process, all released at its exit.</summary>
-    static (int Code, double Seconds, double PeakMB) RunChild(string notebook, IReadOnlyDictionary<string, string> parameters, string output, string? threads, string receipt)
+    static (int Code, double Seconds, double PeakMB) RunChild(string notebook, IReadOnlyDictionary<string, string> parameters, string output, string? threads, string receipt,
+                                                                  string concurrency)
     {
         var self = Environment.ProcessPath!;
         var psi = new System.Diagnostics.ProcessStartInfo(self) { UseShellExecute = false };
         File.Delete(receipt);   // a receipt from an earlier run of this notebook must not stand for this one
         psi.Environment[NotebookSession.ReceiptVariable] = receipt;
+        psi.Environment[NotebookSession.ConcurrencyVariable] = concurrency;
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(ReproduceCommand).Assembly.Location);   // run as `dotnet stag.dll`
         foreach (var a in new[] { "notebook", "run", notebook, "--out", output }) psi.ArgumentList.Add(a);
         if (threads != null) { psi.ArgumentList.Add("--threads"); psi.ArgumentList.Add(threads); }

@@ -1,3 +1,4 @@
+using StagNotebooks.Runtime;
 using StagNotebooks.Decoding;
 using StagNotebooks.Model;
 

@@ -57,35 +57,20 @@ public static class SyntheticBench
     {
         var (trained, scoring) = Row(variant);
         var config = Config(preset, variant, seed, overrides);
-        var task = spec.Create(config.Model.VocabSize, config.ContextLength);
+        var data = new SyntheticRunData(spec, config.Model.VocabSize, config.ContextLength);
+        var task = data.Task;
         var source = new SyntheticBatches(task, seed);
-        string dataId = $"{GeneratorVersion}:{task.Name}";
-        var run = RunDirectory.Open(runsRoot, $"{preset}-{task.Name}-{trained}-s{seed}-{RunDirectory.ComputeId(config, dataId)}", config, dataId);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        StagFormerModel model;
-        double finalLoss, seconds;
-        if (run.IsComplete)
-        {
-            // A reused run reports the training time it recorded, not the time it took to load.
-            model = Checkpoint.Load(run.LastCheckpoint, device);
-            var last = MetricsLog.ReadFrom(run.Path)[^1];
-            finalLoss = last.Loss; seconds = last.ElapsedSeconds;
-        }
-        else
-        {
-            var trainer = new Trainer(run, source, null, device);
-            var r = trainer.Run();
-            trainer.Optimizer.Dispose();
-            model = trainer.Model;
-            finalLoss = r.FinalLoss;
-            seconds = clock.Elapsed.TotalSeconds;
-        }
+        var request = new RunRequest(config, trained, data, $"{preset}-{task.Name}-{trained}-s{seed}-{RunDirectory.ComputeId(config, data.Id)}");
+        var r = RunService.TrainOrReuse(request, new RunOptions(runsRoot, device.ToString(), Log: log));
+        // A reused run reports the training time it recorded, not the time it took to load.
+        double finalLoss = r.FinalLoss, seconds = r.Metrics[^1].ElapsedSeconds;
+        var model = Checkpoint.Load(r.Run.LastCheckpoint, device);
         using (model)
         {
             model.eval();
             double acc = Accuracy(model, source, evalBatches, config.BatchSize, scoring, device);
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{task.Name} {variant} seed {seed}: accuracy {acc:P1} (chance {task.Chance:P1}), final loss {finalLoss:F3}, {seconds:F0} s"));
-            return new SyntheticResult(task.Name, variant, scoring, seed, acc, task.Chance, finalLoss, seconds, run.Path);
+            return new SyntheticResult(task.Name, variant, scoring, seed, acc, task.Chance, finalLoss, seconds, r.Run.Path);
         }
     }
 

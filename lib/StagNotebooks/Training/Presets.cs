@@ -112,6 +112,20 @@ public static class Presets
     /// <summary>The training config of a text preset (its model's vocabulary still 0: the tokenizer sets it).</summary>
     public static TrainConfig Config(string name) => Get(name, PresetKind.Text).Config;
 
+    /// <summary>
+    /// The one place a (text preset, variant, seed, overrides) becomes a run's config: the preset's model at
+    /// <paramref name="vocab"/> tokens and <paramref name="h"/> layers per stack (null: the preset's), turned into
+    /// <paramref name="variant"/> by <see cref="ModelVariants"/>, then the overrides ("Field=value").
+    /// </summary>
+    public static TrainConfig ConfigFor(string preset, string variant, int vocab, long seed = 1, IEnumerable<string>? overrides = null, int? h = null)
+    {
+        var p = Config(preset);
+        var model = p.Model with { VocabSize = vocab, LayersPerStack = h ?? p.Model.LayersPerStack };
+        var c = p with { Model = ModelVariants.Apply(model, variant), Seed = seed };
+        var list = overrides?.ToList();
+        return (list is { Count: > 0 } ? c.WithOverrides(list) : c).Validate();
+    }
+
     /// <summary>The tokenizer a text preset trains on.</summary>
     public static string Tokenizer(string name) => Get(name, PresetKind.Text).Tokenizer!;
 

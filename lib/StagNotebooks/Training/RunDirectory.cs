@@ -31,6 +31,16 @@ public sealed class RunDirectory
     public string? TrainedOn =>
         IsComplete && System.Text.Json.JsonDocument.Parse(File.ReadAllText(DoneFile)).RootElement.TryGetProperty("device", out var d) ? d.GetString() : null;
 
+    /// <summary>The intra-op threads the run finished training with (done.json); null before it is done or when not recorded.</summary>
+    public int? TrainedThreads => ThreadsOf(Path);
+
+    /// <summary><see cref="TrainedThreads"/> of the run folder at <paramref name="path"/>.</summary>
+    public static int? ThreadsOf(string path)
+    {
+        var done = System.IO.Path.Combine(path, "done.json");
+        return File.Exists(done) && JsonDocument.Parse(File.ReadAllText(done)).RootElement.TryGetProperty("threads", out var t) ? t.GetInt32() : null;
+    }
+
     /// <summary>
     /// Hash of the config and the data identity (e.g. the packed dataset's manifest hash). Fields at their type's
     /// default (false, 0, null, the first enum value) are left out of the hashed JSON, so adding an option that is

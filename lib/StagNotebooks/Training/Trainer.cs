@@ -189,7 +189,7 @@ public sealed class Trainer : IDisposable
     {
         var all = metrics.Read();
         if (all.Count > 0 && all[^1].Step == total)
-            AtomicFile.WriteAllText(_run.DoneFile, System.Text.Json.JsonSerializer.Serialize(new { steps = total, final_loss = all[^1].Loss, best_val_loss = best, best_step = bestStep, device = _device.ToString() }));
+            AtomicFile.WriteAllText(_run.DoneFile, System.Text.Json.JsonSerializer.Serialize(new { steps = total, final_loss = all[^1].Loss, best_val_loss = best, best_step = bestStep, device = _device.ToString(), threads = torch.get_num_threads() }));
         return new TrainResult(_run, all.Count > 0 ? all[^1].Step : 0, all.Count > 0 ? all[^1].Loss : lastLoss, best, all, resumed);
     }
 

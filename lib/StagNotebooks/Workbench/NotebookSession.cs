@@ -21,6 +21,12 @@ public sealed class NotebookSession
     /// <summary>The environment variable a runner sets to a file path; <see cref="Open"/> writes a <see cref="NotebookReceipt"/> there.</summary>
     public const string ReceiptVariable = "STAG_NOTEBOOK_RECEIPT";
 
+    /// <summary>
+    /// The environment variable a runner (<c>stag reproduce --concurrency</c>) sets to how many runs train at once:
+    /// a number, or "auto" (the level <c>stag bench train --concurrency</c> measured fastest here, else 1; the default).
+    /// </summary>
+    public const string ConcurrencyVariable = "STAG_CONCURRENCY";
+
     /// <summary>The namespaces every notebook uses; setup.csx imports them into the kernel once.</summary>
     public static readonly IReadOnlyList<string> Namespaces = new[]
     {
@@ -86,7 +92,16 @@ public sealed class NotebookSession
 
     /// <summary>Trains (or reuses) every arm for this notebook's seeds (or <paramref name="seeds"/>) on its device.</summary>
     public IReadOnlyList<Trained> Train(IEnumerable<TrainingArm> arms, int? seeds = null) =>
-        Experiments.TrainAll(Preset, arms, seeds ?? Seeds, Data, Runs, Console.WriteLine, Device);
+        Experiments.TrainAll(Preset, arms, seeds ?? Seeds, Data, Runs, Console.WriteLine, Device, concurrency: Concurrency);
+
+    /// <summary>Runs trained at once (<see cref="ConcurrencyVariable"/>; 0 = auto).</summary>
+    /// <exception cref="ArgumentException">a value that is neither "auto" nor a whole number ≥ 1, named</exception>
+    public static int Concurrency => Environment.GetEnvironmentVariable(ConcurrencyVariable) switch
+    {
+        null or "" or "auto" => 0,
+        var v when int.TryParse(v, out var n) && n >= 1 => n,
+        var v => throw new ArgumentException($"{ConcurrencyVariable}={v}: expected auto or a whole number ≥ 1"),
+    };
 
     /// <summary>The model of a finished run on this notebook's device (its best checkpoint by default).</summary>
     public Model.StagFormerModel Load(TrainResult run, bool best = true) => Experiments.LoadModel(run.Run, best, Device);

@@ -1,6 +1,7 @@
 using StagNotebooks.Data;
 using StagNotebooks.Decoding;
 using StagNotebooks.Model;
+using StagNotebooks.Runtime;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
 using TorchSharp;
@@ -73,9 +74,9 @@ public class SmallDefectTests
     public void The_roofline_is_cached_per_device_and_thread_count()
     {
         var keys = new[] { (DeviceType.CPU, -1L, 2), (DeviceType.CPU, -1L, 1), (DeviceType.CUDA, 0L, 2), (DeviceType.CUDA, 1L, 2) }
-            .Select(k => Experiments.RooflineKey(k.Item1, k.Item2, k.Item3)).ToList();
+            .Select(k => Roofline.Key(k.Item1, k.Item2, k.Item3)).ToList();
         Assert.Equal(4, keys.Distinct().Count());
-        Assert.Same(Experiments.RooflineOf(torch.CPU), Experiments.RooflineOf(torch.CPU));
+        Assert.Same(Roofline.Of(torch.CPU), Roofline.Of(torch.CPU));
     }
 
     [Fact]

@@ -1,13 +1,30 @@
 using System.Diagnostics;
-using StagNotebooks.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace StagNotebooks.Benchmarks;
+namespace StagNotebooks.Runtime;
 
 /// <summary>Measured peak of a device: fp32 GEMM throughput and memory bandwidth. Later reports divide by these (MFU, decode efficiency).</summary>
 public sealed record Roofline(string Device, int Threads, double GemmGflops, double BandwidthGBs, int GemmSize, long CopyBytes)
 {
+    static readonly Dictionary<string, Roofline> _measured = new();
+
+    internal static string Key(DeviceType type, long index, int threads) => $"{type}:{index}|{threads}";
+
+    /// <summary>
+    /// The roofline of <paramref name="device"/> at this thread's intra-op thread count, measured once per process for each
+    /// (cuda:0 and cuda:1, or 1 and 2 CPU threads, are measured separately): MFU's denominator during training.
+    /// </summary>
+    public static Roofline Of(Device device)
+    {
+        var key = Key(device.type, device.index, torch.get_num_threads());
+        lock (_measured)
+        {
+            if (!_measured.TryGetValue(key, out var r)) _measured[key] = r = Measure(device);
+            return r;
+        }
+    }
+
     /// <summary>Measures both figures; takes about a second on a 2-core CPU.</summary>
     public static Roofline Measure(Device device, int gemmSize = 1024, long copyBytes = 256L << 20, double seconds = 0.4)
     {
