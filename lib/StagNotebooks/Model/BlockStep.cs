@@ -59,6 +59,7 @@ public sealed partial class TransformerBlock
     public static Tensor Step(Tensor x, int pos, int layer, IBlockStepWeights w, BlockStepCaches caches, BlockStepShape shape, int firstPass = 0)
     {
         var hooks = ModelHooks.Current;
+        if (hooks is not null) AttentionPatternHook.RefuseInStep(hooks);
         x = SelfAttentionStep(x, pos, w, caches.Self, shape);
         if (caches.Cross is { } cross)
         {

@@ -21,7 +21,8 @@ public sealed class CausalSelfAttention : nn.Module
 
     /// <param name="x">normed input (B, T, d) at positions [start, start+T)</param>
     /// <param name="cache">when given, K/V are appended to it and the query attends to everything cached</param>
-    public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? cache, int layer = 0)
+    /// <param name="site">the block's hooks when any are attached: its attn.hook_pattern point (<see cref="HookNames.AttnPattern"/>)</param>
+    public Tensor Forward(Tensor x, int start, RotaryEmbedding? rope, KVCache? cache, int layer = 0, HookSite? site = null)
     {
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -50,7 +51,16 @@ public sealed class CausalSelfAttention : nn.Module
             var mask = torch.ones(t, k.shape[2], dtype: ScalarType.Bool, device: x.device).tril(start);   // k ≤ start + i
             y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask, p: p);
         }
+        if (site is not null && site.Set.Wants(HookNames.AttnPattern(site.Pass, layer))) y = HookedPattern(site.Set, HookNames.AttnPattern(site.Pass, layer), start, q, k, v) ?? y;
         y = t == 1 ? y.view(b, 1, -1) : y.transpose(1, 2).reshape(b, t, -1);              // (B, T, d)
         return o_proj.forward(y).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The attn.hook_pattern point: causal weights (B, H, T, start+T) of q over k shown to the hooks; with a replacement p', p'·V (B, H, T, D), else null.</summary>
+    static Tensor? HookedPattern(HookSet hooks, string name, int start, Tensor q, Tensor k, Tensor v)
+    {
+        var visible = torch.ones(q.shape[2], k.shape[2], dtype: ScalarType.Bool, device: q.device).tril(start);   // key k ≤ start + i
+        var r = AttentionPatternHook.Replace(hooks, name, AttentionPatternHook.Probabilities(q, k, visible), start);
+        return r is null ? null : torch.matmul(r, v);
     }
 }

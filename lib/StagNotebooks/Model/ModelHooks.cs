@@ -18,6 +18,14 @@ public delegate Tensor? ActivationHook(Tensor value, HookPoint point);
 /// The names of the hook points, read like checkpoint keys. <c>stacks.{s}</c> is pass s (0-based; with shared
 /// weights every pass runs the one stack of weights but keeps its own index here). Steps of a decoding engine fire
 /// the same names with T = 1 at Start = the step's position.
+/// <para>
+/// The two attention-pattern points (<see cref="AttnPattern"/>, <see cref="CrossPattern"/>) are different: they fire
+/// in the teacher-forced forward only (training, <c>Interventions.RunWithHooks</c>, every engine's prefill, and the
+/// sequential engine's steps, which run the forward on one position), only for hooks added by their exact name (a
+/// filter never sees them: they cost an explicit softmax), and are not in <see cref="All"/>. The parallel, stacked
+/// and recurrent engines' steps (<see cref="TransformerBlock.Step"/>) compute attention with SDPA and never form the
+/// weights: a step with a pattern hook attached throws, naming it.
+/// </para>
 /// </summary>
 public static class HookNames
 {
@@ -33,8 +41,31 @@ public static class HookNames
     public static string CrossOut(int pass, int layer) => $"stacks.{pass}.layers.{layer}.cross_attn.hook_out";
     /// <summary>(B, T, H, D): each head's cross-attention output before the gate and o_proj (head ablation).</summary>
     public static string CrossZ(int pass, int layer) => $"stacks.{pass}.layers.{layer}.cross_attn.hook_z";
+    /// <summary>
+    /// (B, T, H, 1+K): each head's cross-attention weights, rows summing to 1. Column 0 is the null slot (without one,
+    /// EmptyCrossAttention.Zero: weight 1 for a query that sees no memory, whose value is zero); column 1+j is the
+    /// call's j-th memory key, position j in a forward without cache (a cached call: the cache's positions, then the
+    /// call's). A replacement p' makes the heads' outputs p'·[null value; V]. Forward only (see the class).
+    /// </summary>
+    public static string CrossPattern(int pass, int layer) => $"stacks.{pass}.layers.{layer}.cross_attn.hook_pattern";
+    /// <summary>(B, T, H, start+T): each head's causal self-attention weights over key positions 0..start+T−1 (zero above the diagonal). Forward only (see the class).</summary>
+    public static string AttnPattern(int pass, int layer) => $"stacks.{pass}.layers.{layer}.attn.hook_pattern";
 
-    /// <summary>Every hook point of a model with config <paramref name="c"/>, in the order a forward fires them.</summary>
+    /// <summary>Whether <paramref name="name"/> is an attention-pattern point (reached only by exact name, forward only).</summary>
+    public static bool IsPattern(string name) => name.EndsWith(".hook_pattern", StringComparison.Ordinal);
+
+    /// <summary>Every attention-pattern point of a model with config <paramref name="c"/>, in the order a forward fires them.</summary>
+    public static IEnumerable<string> Patterns(StagFormerConfig c)
+    {
+        for (int s = 0; s < c.Stacks; s++)
+            for (int l = 0; l < c.LayersPerStack; l++)
+            {
+                yield return AttnPattern(s, l);
+                if (s > 0) yield return CrossPattern(s, l);
+            }
+    }
+
+    /// <summary>Every hook point of a model with config <paramref name="c"/> except the attention patterns (<see cref="Patterns"/>), in the order a forward fires them.</summary>
     public static IEnumerable<string> All(StagFormerConfig c)
     {
         yield return Embed;
@@ -61,9 +92,14 @@ public sealed class HookSet
     {
         if (!_byName.TryGetValue(name, out var list)) _byName[name] = list = new List<ActivationHook>();
         list.Add(hook);
+        if (FirstPatternName is null && HookNames.IsPattern(name)) FirstPatternName = name;
         return this;
     }
 
+    /// <summary>The first attention-pattern point a hook was added to by name (null: none); decode steps refuse such a set.</summary>
+    public string? FirstPatternName { get; private set; }
+
+    /// <summary>Hooks every name <paramref name="filter"/> accepts, except the attention patterns (<see cref="HookNames.IsPattern"/>: by exact name only).</summary>
     public HookSet Add(Func<string, bool> filter, ActivationHook hook)
     {
         _filtered.Add((filter, hook));
@@ -71,7 +107,7 @@ public sealed class HookSet
     }
 
     /// <summary>Whether any hook listens at <paramref name="name"/>.</summary>
-    public bool Wants(string name) => _byName.ContainsKey(name) || _filtered.Exists(f => f.Filter(name));
+    public bool Wants(string name) => _byName.ContainsKey(name) || (_filtered.Count > 0 && !HookNames.IsPattern(name) && _filtered.Exists(f => f.Filter(name)));
 
     /// <summary>Runs the hooks of <paramref name="name"/> in order on value (each sees the last one's replacement); true when one replaced it.</summary>
     public bool TryApply(string name, Tensor value, int start, out Tensor result)
@@ -81,8 +117,9 @@ public sealed class HookSet
         var point = new HookPoint(name, start);
         if (_byName.TryGetValue(name, out var list))
             foreach (var h in list) replaced |= Run(h, point, ref result);
-        foreach (var (filter, h) in _filtered)
-            if (filter(name)) replaced |= Run(h, point, ref result);
+        if (_filtered.Count > 0 && !HookNames.IsPattern(name))
+            foreach (var (filter, h) in _filtered)
+                if (filter(name)) replaced |= Run(h, point, ref result);
         return replaced;
     }
 

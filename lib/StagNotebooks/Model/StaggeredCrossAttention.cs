@@ -104,6 +104,26 @@ public sealed class StaggeredCrossAttention : nn.Module
         cache.WriteReserved(0, null_key, null_value!);
     }
 
+    /// <summary>
+    /// The hook_pattern point: the weights (B, H, T, K') of q (B, H, T, D) over keys k (B, H, K', D) (the null slot
+    /// first when there is one; without, column 0 is an empty row's zero value) shown to the hooks; with a replacement
+    /// p', the heads' outputs p'·[null value; V] (B, H, T, D), else null (SDPA's output stands).
+    /// </summary>
+    Tensor? HookedPattern(HookSet hooks, string name, int start, Tensor q, Tensor k, Tensor v, Tensor? visible, Tensor? rowHasKey)
+    {
+        var probs = AttentionPatternHook.Probabilities(q, k, visible);                         // (B, H, T, K')
+        long b = probs.shape[0], t = probs.shape[2];
+        if (_empty != EmptyCrossAttention.NullSlot)
+        {
+            var has = rowHasKey ?? torch.ones(t, dtype: ScalarType.Bool, device: probs.device);     // (T)
+            var empty = has.logical_not().to(probs.dtype).view(1, 1, t, 1).expand(b, _heads, t, 1);
+            probs = torch.cat(new[] { empty, probs * has.to(probs.dtype).view(1, 1, t, 1) }, 3);   // (B, H, T, 1+K)
+        }
+        var r = AttentionPatternHook.Replace(hooks, name, probs, start);
+        if (r is null) return null;
+        return _empty == EmptyCrossAttention.NullSlot ? torch.matmul(r, v) : torch.matmul(r.narrow(3, 1, v.shape[2]), v);   // the zero value adds nothing
+    }
+
     Tensor Attend(Tensor x, int start, Tensor k, Tensor v, Tensor? visible, RotaryEmbedding? rope, int layer, Tensor? keyPos, HookSite? site)
     {
         var observer = ActivationObservers.Current;
@@ -135,6 +155,8 @@ public sealed class StaggeredCrossAttention : nn.Module
             ? nn.functional.scaled_dot_product_attention(q, k, v, p: p)
             : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: visible, p: p);   // (B, H, T, D)
         if (rowHasKey is not null) y = y * rowHasKey.view(1, 1, t, 1).to(y.dtype);
+        if (site is not null && site.Set.Wants(HookNames.CrossPattern(site.Pass, layer)))
+            y = HookedPattern(site.Set, HookNames.CrossPattern(site.Pass, layer), start, q, k, v, visible, rowHasKey) ?? y;
         if (site is not null) y = site.Set.Apply(HookNames.CrossZ(site.Pass, layer), y.transpose(1, 2), start).transpose(1, 2);   // (B, T, H, D), before the gate as in a step
         return o_proj.forward(Gate(y).transpose(1, 2).reshape(b, t, -1));
     }

@@ -57,7 +57,7 @@ public sealed partial class TransformerBlock : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         var site = ModelHooks.Current is { } hooks ? new HookSite(hooks, pass, LayerIndex) : null;
-        x = x.Plus(Drop(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache, LayerIndex)));   // Plus: HeldScalars says why
+        x = x.Plus(Drop(self_attn.Forward(attn_norm.forward(x), start, rope, selfCache, LayerIndex, site)));   // Plus: HeldScalars says why
         if (cross != null && crossInput != null)
         {
             var y = cross.cross_attn.Forward(cross.cross_norm.forward(x), start, crossInput.Memory, rope, crossInput.Cache, LayerIndex, site);

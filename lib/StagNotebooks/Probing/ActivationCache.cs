@@ -28,6 +28,20 @@ public sealed class ActivationCache : IDisposable
         Hooks = new HookSet().Add(_filter, Record);
     }
 
+    /// <summary>
+    /// Also records the attention-pattern points <paramref name="names"/> (<see cref="HookNames.Patterns"/>), which a
+    /// filter never reaches: they are computed only for hooks added by their exact name. Returns this cache.
+    /// </summary>
+    public ActivationCache WithPatterns(IEnumerable<string> names)
+    {
+        foreach (var name in names)
+        {
+            if (!HookNames.IsPattern(name)) throw new ArgumentException($"'{name}' is not an attention-pattern point (HookNames.Patterns)", nameof(names));
+            Hooks.Add(name, Record);
+        }
+        return this;
+    }
+
     public long MaxBytes { get; }
     /// <summary>Bytes the copies take now.</summary>
     public long Bytes { get; private set; }
