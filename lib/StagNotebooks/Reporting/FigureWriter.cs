@@ -56,6 +56,7 @@ public static class FigureWriter
         if (provenance != null) figure.Provenance = provenance.Line;
         var html = Path.Combine(folder, name + ".html");
         AtomicFile.WriteAllText(html, FigureHtml(figure, standalone: true));
+        figure.SavedHtml = html;
         var written = new List<string> { html };
         if (RenderPng(figure) is byte[] png)
         {
