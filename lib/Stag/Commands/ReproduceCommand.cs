@@ -12,7 +12,7 @@ public sealed class ReproduceCommand : ICommand
     public string Summary => "run the whole notebook series headless: trains (or reuses) every model, writes figures/";
     public string Usage => """
         stag reproduce [--preset cpu-small] [--seeds 1] [--device auto|cpu|cuda] [-p Name=value ...] [--threads N]
-                       [--only 03,07]
+                       [--only 03,07] [--in-place]
 
           Runs notebooks/00-… to 11-… in order with these parameters (each notebook takes the ones it declares),
           each in its own process on a fresh .NET Interactive kernel, so nothing one notebook held outlives it.
@@ -24,7 +24,12 @@ public sealed class ReproduceCommand : ICommand
           collected into figures/claims/<preset>[-Nseeds].md and .csv, and the count per verdict is printed.
           --only runs the notebooks it names (by number or name); the roll-up still collects every notebook's
           verdicts already in figures/ for this preset and seeds.
+          --in-place writes each executed notebook over itself in notebooks/ (atomically, stamped with the source
+          hash of every code cell, preset, seeds and commit) instead of into figures/notebooks/: how the committed
+          notebooks are re-executed; `stag notebook check` then tells whether they are complete and current.
         """;
+
+    public IEnumerable<string> Switches => ["in-place"];
 
     public int Run(CommandLine args)
     {
@@ -43,6 +48,7 @@ public sealed class ReproduceCommand : ICommand
         }
         var threads = args.Has("threads") ? args.GetInt("threads", 0).ToString() : null;
         var only = args.All("only");
+        var inPlace = args.Flag("in-place");
         args.RejectUnknown();
         string seriesLeaf;
         try { seriesLeaf = FigureFolder.Leaf(parameters["Preset"], int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture)); }
@@ -59,7 +65,7 @@ public sealed class ReproduceCommand : ICommand
         {
             Console.WriteLine($"▶ {Path.GetFileName(nb)}");
             var receipt = ReceiptPath(output, nb, seriesLeaf);
-            var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), Path.Combine(output, Path.GetFileName(nb)), threads, receipt);
+            var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), inPlace ? nb : Path.Combine(output, Path.GetFileName(nb)), threads, receipt);
             memory.Add((Path.GetFileName(nb), seconds, peak));
             Console.WriteLine($"  {seconds:F0} s, peak resident memory {peak / 1024:F2} GB");
             WriteMemory(Path.Combine(output, "reproduce-memory.csv"), parameters["Preset"], memory);
@@ -78,7 +84,7 @@ public sealed class ReproduceCommand : ICommand
         }
         Console.WriteLine($"\n{notebooks.Count} notebooks in {clock.Elapsed.TotalMinutes:F1} min; peak resident memory of one notebook {memory.Max(m => m.PeakMB) / 1024:F2} GB ({memory.MaxBy(m => m.PeakMB).Notebook}).");
         Console.WriteLine($"memory per notebook: {Path.Combine(output, "reproduce-memory.csv")}");
-        Console.WriteLine($"executed notebooks: {output}");
+        Console.WriteLine($"executed notebooks: {(inPlace ? Path.Combine(RepoPaths.Root, "notebooks") : output)}");
         Console.WriteLine($"figures and tables: {RepoPaths.Figures}/<notebook>/ (HTML charts open offline{(Reporting.FigureWriter.Chromium is null ? "; install chromium for PNGs" : ", PNGs beside them")})");
         Console.WriteLine($"trained runs:       {RepoPaths.Runs}");
         Console.WriteLine($"claims table:       {claims.MarkdownPath} (and .csv)");
