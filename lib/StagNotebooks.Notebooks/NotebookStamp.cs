@@ -83,8 +83,12 @@ public static class NotebookStamp
         return literal.Length >= 2 && literal[0] == '"' && literal[^1] == '"' ? literal[1..^1] : literal;
     }
 
+    static string InformationalVersion(System.Reflection.Assembly assembly) =>
+        (assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false).FirstOrDefault()
+            as System.Reflection.AssemblyInformationalVersionAttribute)?.InformationalVersion.Split('+')[0] ?? assembly.GetName().Version?.ToString() ?? "?";
+
     static string Kernel(JsonObject metadata, string runner) =>
         runner == NotebookRunner.RunnerName
-            ? $".NET Interactive {typeof(Microsoft.DotNet.Interactive.Kernel).Assembly.GetName().Version} (in-process)"
+            ? $".NET Interactive {InformationalVersion(typeof(Microsoft.DotNet.Interactive.Kernel).Assembly)} (in-process)"
             : $"{metadata["kernelspec"]?["name"]} ({metadata["language_info"]?["name"]} {metadata["language_info"]?["version"]})".Trim();
 }

@@ -40,12 +40,7 @@ public sealed class ReproduceCommand : ICommand
             ["SynthSeeds"] = args.GetInt("seeds", 1).ToString(),   // notebook 11's seeds (its presets are its own)
             ["Device"] = args.Get("device", "auto"),
         };
-        foreach (var p in args.All("p"))
-        {
-            int eq = p.IndexOf('=');
-            if (eq <= 0) throw new CliException($"-p {p}: expected Name=value");
-            parameters[p[..eq]] = p[(eq + 1)..];
-        }
+        foreach (var (k, v) in NotebookRunCommand.Parameters(args)) parameters[k] = v;
         var threads = args.Has("threads") ? args.GetInt("threads", 0).ToString() : null;
         var only = args.All("only");
         var inPlace = args.Flag("in-place");
@@ -82,14 +77,19 @@ public sealed class ReproduceCommand : ICommand
             Console.Error.WriteLine($"stag reproduce: the notebooks ran, but the claims table could not be built: {e.Message}");
             return 1;
         }
-        Console.WriteLine($"\n{notebooks.Count} notebooks in {clock.Elapsed.TotalMinutes:F1} min; peak resident memory of one notebook {memory.Max(m => m.PeakMB) / 1024:F2} GB ({memory.MaxBy(m => m.PeakMB).Notebook}).");
+        PrintSummary(notebooks.Count, clock.Elapsed, memory, output, inPlace, claims);
+        return 0;
+    }
+
+    static void PrintSummary(int notebooks, TimeSpan elapsed, List<(string Notebook, double Seconds, double PeakMB)> memory, string output, bool inPlace, ClaimsRollup claims)
+    {
+        Console.WriteLine($"\n{notebooks} notebooks in {elapsed.TotalMinutes:F1} min; peak resident memory of one notebook {memory.Max(m => m.PeakMB) / 1024:F2} GB ({memory.MaxBy(m => m.PeakMB).Notebook}).");
         Console.WriteLine($"memory per notebook: {Path.Combine(output, "reproduce-memory.csv")}");
         Console.WriteLine($"executed notebooks: {(inPlace ? Path.Combine(RepoPaths.Root, "notebooks") : output)}");
         Console.WriteLine($"figures and tables: {RepoPaths.Figures}/<notebook>/ (HTML charts open offline{(Reporting.FigureWriter.Chromium is null ? "; install chromium for PNGs" : ", PNGs beside them")})");
         Console.WriteLine($"trained runs:       {RepoPaths.Runs}");
         Console.WriteLine($"claims table:       {claims.MarkdownPath} (and .csv)");
         Console.WriteLine($"verdicts:           {claims.Summary}");
-        return 0;
     }
 
     /// <summary>
