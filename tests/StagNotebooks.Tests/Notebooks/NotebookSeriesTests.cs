@@ -39,7 +39,7 @@ public class NotebookSeriesTests
             var check = CommittedNotebook.Check(run.Output);
             Assert.True(check.Passes, string.Join("\n", check.Problems));
         }
-        Assert.Contains("application/vnd.plotly.v1+json", File.ReadAllText(runs[3].Output));
+        Assert.Contains("\"application/vnd.plotly.v1+json\": {", File.ReadAllText(runs[3].Output));   // written unescaped, as an object
         Assert.True(Directory.GetDirectories(dir.File("runs")).Length >= 8, "the series trains its models into RunsRoot");
         // Each notebook's set-up said where it writes; 11-synthetic, with presets of its own, wrote elsewhere.
         var receipts = notebooks.Select(n => NotebookSeries.ReceiptOf(dir.File("executed"), n)).ToList();
