@@ -7,7 +7,7 @@ namespace StagNotebooks.Notebooks;
 /// The nbformat outputs of one cell, built from the kernel's events as Jupyter's front end builds them: stdout and
 /// stderr streams (consecutive writes merged), display_data (an update replaces the output whose id it names; the
 /// kernel 1.0.712001 gives <c>display(x).Update(y)</c> another id, so there, as in Jupyter, it changes nothing),
-/// execute_result, and error. Standard output is also echoed to <c>log</c> while the cell runs.
+/// execute_result, and error; display bundles as nbformat stores them (<see cref="OutputBundle"/>). Standard output is also echoed to <c>log</c> while the cell runs.
 /// </summary>
 sealed class CellOutputs(int executionCount, TextWriter? log)
 {
@@ -57,10 +57,11 @@ sealed class CellOutputs(int executionCount, TextWriter? log)
 
     static string Text(DisplayEvent e) => e.FormattedValues.FirstOrDefault(v => v.MimeType == "text/plain")?.Value ?? e.Value?.ToString() ?? "";
 
-    static JsonObject Bundle(DisplayEvent e)
+    JsonObject Bundle(DisplayEvent e)
     {
         var data = new JsonObject();
         foreach (var v in e.FormattedValues) data[v.MimeType] = v.Value;
+        data = OutputBundle.Normalize(data);
         if (data.Count == 0) data["text/plain"] = e.Value?.ToString() ?? "";
         return data;
     }

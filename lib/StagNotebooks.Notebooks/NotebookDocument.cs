@@ -26,8 +26,13 @@ public sealed class NotebookDocument
         return new NotebookDocument(o);
     }
 
-    public void Save(string path) =>
-        AtomicFile.WriteAllText(path, Root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    /// <summary>
+    /// Writes the notebook atomically, indented, with text as it reads (≤, ×, "+json" unescaped), as Jupyter's nbformat
+    /// writes it (ensure_ascii off): diffs of committed notebooks stay legible and non-ASCII text takes no \uXXXX escape.
+    /// </summary>
+    public void Save(string path) => AtomicFile.WriteAllText(path, Root.ToJsonString(WriteOptions) + "\n");
+
+    static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public NotebookDocument Clone() => new((JsonObject)JsonNode.Parse(Root.ToJsonString())!);
 

@@ -15,11 +15,16 @@ public sealed class NotebookException(string message, Exception? inner = null) :
 /// <summary>
 /// Executes a notebook's C# cells in order on a fresh <see cref="NotebookKernel"/> (the real .NET Interactive
 /// kernel, in-process), in the notebook's folder as Jupyter and VS Code do, and writes the executed copy with the
-/// outputs the kernel produced: streams, display data (updated in place), execute results, errors. A failing cell
-/// stops the run; the notebook up to and including that cell is still written.
+/// outputs the kernel produced: streams, display data (updated in place), execute results, errors. What an earlier
+/// execution left (outputs, stamps, the injected-parameters cell) is cleared first, so a notebook can be executed in
+/// place; a successful run stamps it (<see cref="NotebookStamp"/>). A failing cell stops the run; the notebook up to and
+/// including that cell is still written, unstamped.
 /// </summary>
 public static class NotebookRunner
 {
+    /// <summary>The runner named in an executed notebook's metadata.stag.runner.</summary>
+    public const string RunnerName = "stag notebook run";
+
     public static NotebookRun Run(string notebookPath, IReadOnlyDictionary<string, string>? parameters = null, string? outputPath = null,
                                   TextWriter? log = null, CancellationToken cancel = default) =>
         RunAsync(notebookPath, parameters, outputPath, log, cancel).GetAwaiter().GetResult();
@@ -28,6 +33,7 @@ public static class NotebookRunner
                                                    TextWriter? log = null, CancellationToken cancel = default)
     {
         var doc = NotebookDocument.Load(notebookPath).Clone();
+        NotebookStamp.Reset(doc);
         outputPath = Path.GetFullPath(outputPath ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(notebookPath))!,
                                                                  Path.GetFileNameWithoutExtension(notebookPath) + ".executed.ipynb"));
         parameters ??= new Dictionary<string, string>();
@@ -69,12 +75,7 @@ public static class NotebookRunner
             }
         }
         finally { Directory.SetCurrentDirectory(previousDir); }
-        ((JsonObject)doc.Root["metadata"]!)["stag"] = new JsonObject
-        {
-            ["executed"] = DateTimeOffset.UtcNow.ToString("o"), ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 3),
-            ["kernel"] = $".NET Interactive {typeof(Kernel).Assembly.GetName().Version}",
-            ["parameters"] = new JsonObject(parameters.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
-        };
+        NotebookStamp.Apply(doc, new StampInfo(RunnerName, parameters, total.Elapsed.TotalSeconds));
         doc.Save(outputPath);
         return new NotebookRun(notebookPath, outputPath, times, total.Elapsed.TotalSeconds);
     }

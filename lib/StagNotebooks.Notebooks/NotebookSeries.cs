@@ -48,13 +48,8 @@ public static class NotebookSeries
     /// The value a parameter takes when the notebook runs with <paramref name="parameters"/>: the override, else the
     /// declared default (a string literal unquoted); null when the notebook does not declare it.
     /// </summary>
-    public static string? Effective(string notebook, string name, IReadOnlyDictionary<string, string> parameters)
-    {
-        var declared = Declared(notebook);
-        if (!declared.TryGetValue(name, out var literal)) return null;
-        if (parameters.TryGetValue(name, out var value)) return value;
-        return literal.Length >= 2 && literal[0] == '"' && literal[^1] == '"' ? literal[1..^1] : literal;
-    }
+    public static string? Effective(string notebook, string name, IReadOnlyDictionary<string, string> parameters) =>
+        NotebookStamp.Effective(NotebookDocument.Load(notebook), name, parameters);
 
     /// <summary>
     /// Runs every notebook in order, each on its own fresh kernel; executed copies go to <paramref name="outputFolder"/>,

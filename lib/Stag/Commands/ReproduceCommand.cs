@@ -12,7 +12,7 @@ public sealed class ReproduceCommand : ICommand
     public string Summary => "run the whole notebook series headless: trains (or reuses) every model, writes figures/";
     public string Usage => """
         stag reproduce [--preset cpu-small] [--seeds 1] [--device auto|cpu|cuda] [-p Name=value ...] [--threads N]
-                       [--only 03,07] [--concurrency auto|N]
+                       [--only 03,07] [--concurrency auto|N] [--in-place]
 
           Runs notebooks/00-… to 11-… in order with these parameters (each notebook takes the ones it declares),
           each in its own process on a fresh .NET Interactive kernel, so nothing one notebook held outlives it.
@@ -27,7 +27,12 @@ public sealed class ReproduceCommand : ICommand
           --concurrency  runs a notebook trains at once, side by side in worker processes (auto: the level
                          `stag bench train --concurrency 1,2 --preset <preset>` measured fastest here, else 1).
                          A run's results are the same whatever the level.
+          --in-place writes each executed notebook over itself in notebooks/ (atomically, stamped with the source
+          hash of every code cell, preset, seeds and commit) instead of into figures/notebooks/: how the committed
+          notebooks are re-executed; `stag notebook check` then tells whether they are complete and current.
         """;
+
+    public IEnumerable<string> Switches => ["in-place"];
 
     public int Run(CommandLine args)
     {
@@ -38,17 +43,11 @@ public sealed class ReproduceCommand : ICommand
             ["SynthSeeds"] = args.GetInt("seeds", 1).ToString(),   // notebook 11's seeds (its presets are its own)
             ["Device"] = args.Get("device", "auto"),
         };
-        foreach (var p in args.All("p"))
-        {
-            int eq = p.IndexOf('=');
-            if (eq <= 0) throw new CliException($"-p {p}: expected Name=value");
-            parameters[p[..eq]] = p[(eq + 1)..];
-        }
+        foreach (var (k, v) in NotebookRunCommand.Parameters(args)) parameters[k] = v;
         var threads = args.Has("threads") ? args.GetInt("threads", 0).ToString() : null;
         var only = args.All("only");
-        var concurrency = args.Get("concurrency", "auto");
-        if (concurrency != "auto" && !(int.TryParse(concurrency, out var level) && level >= 1))
-            throw new CliException($"option --concurrency: expected auto or a whole number ≥ 1 (got '{concurrency}')");
+        var concurrency = Concurrency(args);
+        var inPlace = args.Flag("in-place");
         args.RejectUnknown();
         string seriesLeaf;
         try { seriesLeaf = FigureFolder.Leaf(parameters["Preset"], int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture)); }
@@ -65,7 +64,7 @@ public sealed class ReproduceCommand : ICommand
         {
             Console.WriteLine($"▶ {Path.GetFileName(nb)}");
             var receipt = ReceiptPath(output, nb, seriesLeaf);
-            var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), Path.Combine(output, Path.GetFileName(nb)), threads, receipt, concurrency);
+            var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), inPlace ? nb : Path.Combine(output, Path.GetFileName(nb)), threads, receipt, concurrency);
             memory.Add((Path.GetFileName(nb), seconds, peak));
             Console.WriteLine($"  {seconds:F0} s, peak resident memory {peak / 1024:F2} GB");
             WriteMemory(Path.Combine(output, "reproduce-memory.csv"), parameters["Preset"], memory);
@@ -82,14 +81,27 @@ public sealed class ReproduceCommand : ICommand
             Console.Error.WriteLine($"stag reproduce: the notebooks ran, but the claims table could not be built: {e.Message}");
             return 1;
         }
-        Console.WriteLine($"\n{notebooks.Count} notebooks in {clock.Elapsed.TotalMinutes:F1} min; peak resident memory of one notebook {memory.Max(m => m.PeakMB) / 1024:F2} GB ({memory.MaxBy(m => m.PeakMB).Notebook}).");
+        PrintSummary(notebooks.Count, clock.Elapsed, memory, output, inPlace, claims);
+        return 0;
+    }
+
+    /// <summary>--concurrency: "auto" or a whole number ≥ 1, handed to each notebook's process.</summary>
+    static string Concurrency(CommandLine args)
+    {
+        var concurrency = args.Get("concurrency", "auto");
+        return concurrency == "auto" || (int.TryParse(concurrency, out var level) && level >= 1) ? concurrency
+            : throw new CliException($"option --concurrency: expected auto or a whole number ≥ 1 (got '{concurrency}')");
+    }
+
+    static void PrintSummary(int notebooks, TimeSpan elapsed, List<(string Notebook, double Seconds, double PeakMB)> memory, string output, bool inPlace, ClaimsRollup claims)
+    {
+        Console.WriteLine($"\n{notebooks} notebooks in {elapsed.TotalMinutes:F1} min; peak resident memory of one notebook {memory.Max(m => m.PeakMB) / 1024:F2} GB ({memory.MaxBy(m => m.PeakMB).Notebook}).");
         Console.WriteLine($"memory per notebook: {Path.Combine(output, "reproduce-memory.csv")}");
-        Console.WriteLine($"executed notebooks: {output}");
+        Console.WriteLine($"executed notebooks: {(inPlace ? Path.Combine(RepoPaths.Root, "notebooks") : output)}");
         Console.WriteLine($"figures and tables: {RepoPaths.Figures}/<notebook>/ (HTML charts open offline{(Reporting.FigureWriter.Chromium is null ? "; install chromium for PNGs" : ", PNGs beside them")})");
         Console.WriteLine($"trained runs:       {RepoPaths.Runs}");
         Console.WriteLine($"claims table:       {claims.MarkdownPath} (and .csv)");
         Console.WriteLine($"verdicts:           {claims.Summary}");
-        return 0;
     }
 
     /// <summary>

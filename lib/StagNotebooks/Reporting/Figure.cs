@@ -17,6 +17,9 @@ public sealed class Figure
     /// <summary>Where the figure came from (preset, seeds, commit…), shown under the title and kept in saved files.</summary>
     public string? Provenance { get; set; }
 
+    /// <summary>Where <see cref="FigureWriter.SaveChart"/> last wrote the figure's standalone HTML (null: never saved).</summary>
+    public string? SavedHtml { get; set; }
+
     public string Title => Layout["title"]?["text"]?.GetValue<string>() ?? "";
     public int Width => Layout["width"]?.GetValue<int>() ?? 900;
     public int Height => Layout["height"]?.GetValue<int>() ?? 520;

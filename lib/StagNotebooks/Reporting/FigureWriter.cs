@@ -30,7 +30,8 @@ public static class FigureWriter
     /// <summary>
     /// The figure as HTML. Standalone: a whole page with plotly.js inside, no margins, sized to the figure (for
     /// files and PNGs). Otherwise the figure's div and script, with plotly.js prepended when
-    /// <paramref name="includePlotlyJs"/> (once per kernel is enough: later outputs reuse the global).
+    /// <paramref name="includePlotlyJs"/> (a page that loads plotly.js once). Notebook outputs use neither: a figure
+    /// shows there as <see cref="FigureBundle"/> (PNG + Plotly data), with no plotly.js.
     /// </summary>
     public static string FigureHtml(Figure figure, bool standalone, bool includePlotlyJs = true, bool staticPlot = false)
     {
@@ -56,6 +57,7 @@ public static class FigureWriter
         if (provenance != null) figure.Provenance = provenance.Line;
         var html = Path.Combine(folder, name + ".html");
         AtomicFile.WriteAllText(html, FigureHtml(figure, standalone: true));
+        figure.SavedHtml = html;
         var written = new List<string> { html };
         if (RenderPng(figure) is byte[] png)
         {

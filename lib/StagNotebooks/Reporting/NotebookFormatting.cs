@@ -7,40 +7,38 @@ namespace StagNotebooks.Reporting;
 
 /// <summary>
 /// How the workbench's values look in a notebook, registered with the kernel's own formatter
-/// (Microsoft.DotNet.Interactive.Formatting): figures as HTML with plotly.js embedded (offline), DataFrames as HTML
-/// tables with rounded numbers (and an aligned text table for text/plain). notebooks/setup.csx calls
-/// <see cref="Register"/>; any other value keeps the kernel's default look.
+/// (Microsoft.DotNet.Interactive.Formatting): a figure as the display bundle of <see cref="FigureBundle"/> (a PNG, the
+/// interactive Plotly data, a text line; no plotly.js), DataFrames as HTML tables with rounded numbers plus an aligned
+/// text table for text/plain. notebooks/setup.csx calls <see cref="Register"/>; any other value keeps the kernel's
+/// default look.
 /// </summary>
 public static class NotebookFormatting
 {
     static readonly object Gate = new();
-    static bool _registered, _plotlyShown;
+    static bool _registered;
 
     public static int MaxTableRows { get; set; } = 25;
 
     /// <summary>
-    /// Registers the formatters (once per process) and starts a new notebook: its first figure embeds plotly.js
-    /// again. setup.csx calls this at the top of every notebook, and the headless runner hosts one kernel per
-    /// notebook in one process, so "first figure of the notebook" cannot be a process-wide flag.
+    /// Registers the formatters (once per process) and decides, at every call (setup.csx calls it at the top of each
+    /// notebook), whether figures carry a PNG: only when Chromium is installed and PNGs are on
+    /// (<see cref="FigureWriter.RenderPngs"/>); otherwise the bundle holds the short HTML note instead. The mime types a
+    /// value carries are a per-type setting of the kernel, so the choice is made here rather than per figure.
     /// </summary>
     public static void Register()
     {
+        Formatter.SetPreferredMimeTypesFor(typeof(Figure), FigureBundle.MimeTypes(png: FigureWriter.Chromium != null && FigureWriter.RenderPngs));
         lock (Gate)
         {
-            _plotlyShown = false;
             if (_registered) return;
             _registered = true;
         }
-        Formatter.Register<Figure>((figure, writer) =>
-        {
-            bool first;
-            lock (Gate) { first = !_plotlyShown; _plotlyShown = true; }   // plotly.js once per kernel; later figures reuse it
-            writer.Write(FigureWriter.FigureHtml(figure, standalone: false, includePlotlyJs: first));
-        }, HtmlFormatter.MimeType);
-        Formatter.Register<Figure>((figure, writer) => writer.Write(figure.ToString()), PlainTextFormatter.MimeType);
+        Formatter.Register<Figure>((figure, writer) => writer.Write(FigureBundle.Png(figure)), FigureBundle.PngMime);
+        Formatter.Register<Figure>((figure, writer) => writer.Write(FigureBundle.PlotlyJson(figure)), FigureBundle.PlotlyMime);
+        Formatter.Register<Figure>((figure, writer) => writer.Write(FigureBundle.FallbackHtml(figure)), HtmlFormatter.MimeType);
+        Formatter.Register<Figure>((figure, writer) => writer.Write(FigureBundle.PlainText(figure)), PlainTextFormatter.MimeType);
         Formatter.Register<DataFrame>((df, writer) => writer.Write(TableHtml(df)), HtmlFormatter.MimeType);
         Formatter.Register<DataFrame>((df, writer) => writer.Write(TableText(df)), PlainTextFormatter.MimeType);
-        Formatter.SetPreferredMimeTypesFor(typeof(Figure), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
         Formatter.SetPreferredMimeTypesFor(typeof(DataFrame), HtmlFormatter.MimeType, PlainTextFormatter.MimeType);
     }
 

@@ -61,21 +61,62 @@ public class NotebookRunnerTests
         Assert.Contains("a/b", Text(Outputs(NotebookRunner.Run(with).Output, 0)[0]!, "text/plain").Replace('\\', '/'));
     }
 
+    const string Chart = "StagNotebooks.Reporting.Charts.Lines(\"loss\", \"step\", \"nats\", new[] { new StagNotebooks.Reporting.Series(\"a\", new double[] { 1, 2 }, new double[] { 3, 2 }) })";
+
+    /// <summary>Runs a notebook showing one figure with PNGs on or off; returns the figure's output bundle and the executed notebook.</summary>
+    static (JsonObject Data, string Executed) FigureBundleOf(TestPaths.TempDir dir, bool pngs)
+    {
+        var before = StagNotebooks.Reporting.FigureWriter.RenderPngs;
+        StagNotebooks.Reporting.FigureWriter.RenderPngs = pngs;
+        try
+        {
+            var nb = Write(dir, $"fig-{pngs}.ipynb", Cell.Code(Library + "\nStagNotebooks.Reporting.NotebookFormatting.Register();"),
+                           Cell.Code($"StagNotebooks.Reporting.Figures.Save({Chart}, @\"{dir.File("figures")}\", \"loss\")"));
+            var run = NotebookRunner.Run(nb);
+            return ((JsonObject)Outputs(run.Output, 1)[0]!["data"]!, run.Output);
+        }
+        finally { StagNotebooks.Reporting.FigureWriter.RenderPngs = before; }
+    }
+
+    /// <summary>Without a PNG: the Plotly data as an object, the HTML note (no plotly.js) and text naming the standalone file; the checker accepts it.</summary>
     [Fact]
-    public void A_figure_embeds_plotly_js_once_and_needs_no_network()
+    public void A_figure_without_png_is_plotly_data_plus_a_note_and_passes_the_check()
     {
         using var dir = new TestPaths.TempDir();
-        const string chart = "StagNotebooks.Reporting.Charts.Lines(\"loss\", \"step\", \"nats\", new[] { new StagNotebooks.Reporting.Series(\"a\", new double[] { 1, 2 }, new double[] { 3, 2 }) })";
-        var nb = Write(dir, "c.ipynb", Cell.Code(Library + "\nStagNotebooks.Reporting.NotebookFormatting.Register();\n" + chart), Cell.Code(chart));
-        var run = NotebookRunner.Run(nb);
-        var first = Text(Outputs(run.Output, 0)[0]!, "text/html");
-        Assert.Contains("plotly.js v2", first);
-        Assert.DoesNotContain("<script src=", first);                  // nothing fetched: plotly.js is inline
-        Assert.Contains("\"title\":{\"text\":\"loss\"}", first);
-        var second = Text(Outputs(run.Output, 1)[0]!, "text/html");
-        Assert.DoesNotContain("plotly.js v2", second);                 // the kernel already has the global Plotly
-        Assert.Contains("Plotly.newPlot(", second);
+        var (data, executed) = FigureBundleOf(dir, pngs: false);
+        Assert.Equal(new[] { "text/html", "application/vnd.plotly.v1+json", "text/plain" }, data.Select(kv => kv.Key));
+        var plotly = Assert.IsType<JsonObject>(data["application/vnd.plotly.v1+json"], exactMatch: false);
+        Assert.Equal("loss", plotly["layout"]!["title"]!["text"]!.GetValue<string>());
+        Assert.Equal("a", plotly["data"]![0]!["name"]!.GetValue<string>());
+        var html = Text(data, "text/html");
+        Assert.DoesNotContain("<script", html);
+        Assert.Contains(dir.File("figures/loss.html"), html);                   // outside the repository: the path as saved
+        Assert.Equal($"Figure \"loss\" (1 traces) — interactive: {dir.File("figures/loss.html")}", Text(data));
+        var check = CommittedNotebook.Check(executed);
+        Assert.True(check.Passes, string.Join("\n", check.Problems));
+        var stamp = NotebookDocument.Load(executed).Root["metadata"]!["stag"]!;
+        Assert.Equal(NotebookRunner.RunnerName, stamp["runner"]!.GetValue<string>());
+        Assert.Equal(2, stamp["code_cells"]!.GetValue<int>());
     }
+
+    /// <summary>With Chromium (installed by hand on a workstation; CI has none): the PNG replaces the HTML note.</summary>
+    [Fact]
+    public void A_figure_with_chromium_is_a_png_plus_plotly_data()
+    {
+        using var dir = new TestPaths.TempDir();
+        var (data, executed) = FigureBundleOf(dir, pngs: true);
+        if (StagNotebooks.Reporting.FigureWriter.Chromium is null)
+        {
+            Assert.True(data.ContainsKey("text/html"), "without Chromium the bundle keeps the HTML note");
+            return;
+        }
+        Assert.Equal(new[] { "image/png", "application/vnd.plotly.v1+json", "text/plain" }, data.Select(kv => kv.Key));
+        var png = Convert.FromBase64String(Text(data, "image/png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.True(CommittedNotebook.Check(executed).Passes);
+    }
+
+    static string Text(JsonObject data, string mime = "text/plain") => data[mime]!.GetValue<string>();
 
     [Fact]
     public void A_failing_cell_names_notebook_cell_and_diagnostic_and_keeps_the_partial_output()

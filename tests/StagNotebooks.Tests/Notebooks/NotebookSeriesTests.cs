@@ -33,12 +33,13 @@ public class NotebookSeriesTests
             Assert.True(File.Exists(dir.File(Path.Combine("figures", name))), $"missing figure {name}");
         Assert.Contains("plotly.js v2", File.ReadAllText(dir.File("figures/03-training/smoke/validation-loss.html")));
         Assert.Contains("preset smoke · 1 seed · commit ", File.ReadAllText(dir.File("figures/03-training/smoke/validation-loss.html")));
-        // Every executed notebook that shows a figure carries plotly.js itself (each notebook had its own kernel).
+        // Every executed notebook could be committed: stamped, figures as Plotly data without plotly.js, under 1.5 MB.
         foreach (var run in runs)
         {
-            var text = File.ReadAllText(run.Output);
-            if (text.Contains("Plotly.newPlot(")) Assert.True(text.Contains("plotly.js v2"), $"{run.Output}: figures without plotly.js");
+            var check = CommittedNotebook.Check(run.Output);
+            Assert.True(check.Passes, string.Join("\n", check.Problems));
         }
+        Assert.Contains("\"application/vnd.plotly.v1+json\": {", File.ReadAllText(runs[3].Output));   // written unescaped, as an object
         Assert.True(Directory.GetDirectories(dir.File("runs")).Length >= 8, "the series trains its models into RunsRoot");
         // Each notebook's set-up said where it writes; 11-synthetic, with presets of its own, wrote elsewhere.
         var receipts = notebooks.Select(n => NotebookSeries.ReceiptOf(dir.File("executed"), n)).ToList();
