@@ -82,10 +82,11 @@ public static class RunEstimate
             double peak = Roofline.Of(device).GemmGflops;   // measured once per process and thread count, not part of a run
             using var sources = r.Data.Open(c);
             var clock = Stopwatch.StartNew();
+            var at = new List<double>();   // when each step was reported: a step's whole cost (metrics rows included), as a run pays it
             using var trainer = new Trainer(run, sources.Train, sources.Val, device, peak);
-            var metrics = trainer.Run().Metrics;
+            trainer.Run(_ => at.Add(clock.Elapsed.TotalSeconds));
             double wall = clock.Elapsed.TotalSeconds;
-            double step = (metrics[^2].ElapsedSeconds - metrics[0].ElapsedSeconds) / (metrics.Count - 2);   // steps 2…n−1: no start-up, no validation
+            double step = (at[^2] - at[0]) / (at.Count - 2);   // steps 2…n−1: no start-up, no validation
             return (step, Math.Max(0, wall - step * MeasuredSteps));
         }
         finally
