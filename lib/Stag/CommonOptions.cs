@@ -15,4 +15,12 @@ public static class CommonOptions
         TorchRuntime.EnsureLoaded();
         torch.set_num_threads(n);
     }
+
+    /// <summary>--concurrency auto|N: runs trained at once (0 = auto: what `stag bench train --concurrency` measured fastest, else 1).</summary>
+    public static int Concurrency(CommandLine args)
+    {
+        var text = args.Get("concurrency", "auto");
+        return text == "auto" ? 0 : int.TryParse(text, out var n) && n >= 1 ? n
+            : throw new CliException($"option --concurrency: expected auto or a whole number ≥ 1 (got '{text}')");
+    }
 }

@@ -12,7 +12,7 @@ public sealed class BenchLadderCommand : ICommand
     public string Summary => "the regime ladder: StagFormer's gaps to baseline 2h and h at h = 1, 2, 3, … layers per stack (table + figure)";
     public string Usage => """
         stag bench ladder [--preset cpu-fidelity] [--h 1,2,3] [--seeds 3] [--runs runs] [--out figures/ladder/<preset>-<N>seeds]
-                          [--dry-run] [--device auto|cpu|cuda] [--threads N]
+                          [--dry-run] [--device auto|cpu|cuda] [--threads N] [--concurrency auto|N]
 
           Trains baseline h, baseline 2h, separate 2×h and shared 2×h at every h on the preset's data, budget and
           recipe (only the depth changes), then writes the paired gaps with 95% intervals (ladder.md/csv) and the
@@ -29,6 +29,7 @@ public sealed class BenchLadderCommand : ICommand
         var output = args.Get("out", Path.Combine(RepoPaths.Figures, "ladder", FigureFolder.Leaf(preset, seeds)));
         bool dry = args.Flag("dry-run");
         var device = args.Get("device", "auto");
+        int concurrency = CommonOptions.Concurrency(args);
         CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
         Presets.Config(preset);   // an unknown preset is named before anything else
@@ -36,7 +37,7 @@ public sealed class BenchLadderCommand : ICommand
         if (dry) return 0;
         var data = Experiments.DataFor(preset, Console.Error.WriteLine);
         var provenance = Provenance.Of(preset, seeds, "stag bench ladder");
-        var rungs = RegimeLadder.Run(preset, hs, seeds, data, runs, Console.WriteLine, device);
+        var rungs = RegimeLadder.Run(preset, hs, seeds, data, runs, Console.WriteLine, device, concurrency);
         FigureWriter.SaveTable(RegimeLadder.Table(rungs), output, "ladder", provenance);
         FigureWriter.SaveChart(RegimeLadder.Chart(rungs), output, "gap-vs-h", provenance);
         Console.WriteLine(FigureWriter.Markdown(RegimeLadder.Table(rungs)));

@@ -13,7 +13,7 @@ public sealed class BenchLrSweepCommand : ICommand
     public string Usage => $"""
         stag bench lr-sweep [--preset cpu-fidelity] [--variant baseline-h,baseline-2h,separate-2xh,shared-2xh]
                             [--rates <preset's ×0.5,×1,×2>] [--seeds 2] [--runs runs] [--out figures/lr-sweep/<preset>-<N>seeds]
-                            [--dry-run] [--device auto|cpu|cuda] [--threads N]
+                            [--dry-run] [--device auto|cpu|cuda] [--threads N] [--concurrency auto|N]
 
           Seeds {LearningRateSweep.FirstSeed}, {LearningRateSweep.FirstSeed + 1}, …: held out from the judged series (seeds 1, 2, 3), so the choice
           of a rate does not see the seeds its claims are judged on. The minimum rate keeps the preset's ratio.
@@ -39,6 +39,7 @@ public sealed class BenchLrSweepCommand : ICommand
         var output = args.Get("out", Path.Combine(RepoPaths.Figures, "lr-sweep", FigureFolder.Leaf(preset, seeds)));
         bool dry = args.Flag("dry-run");
         var device = args.Get("device", "auto");
+        int concurrency = CommonOptions.Concurrency(args);
         CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -46,7 +47,7 @@ public sealed class BenchLrSweepCommand : ICommand
         if (dry) return 0;
         var data = Experiments.DataFor(preset, Console.Error.WriteLine);
         var provenance = Provenance.Of(preset, seeds, "stag bench lr-sweep");
-        var cells = LearningRateSweep.Run(preset, variants, rates, seeds, data, runs, Console.WriteLine, device);
+        var cells = LearningRateSweep.Run(preset, variants, rates, seeds, data, runs, Console.WriteLine, device, concurrency);
         var table = LearningRateSweep.Table(cells);
         FigureWriter.SaveTable(table, output, "lr-sweep", provenance);
         FigureWriter.SaveChart(LearningRateSweep.Chart(cells), output, "lr-sweep", provenance);

@@ -46,7 +46,7 @@ public sealed class ReproduceCommand : ICommand
         foreach (var (k, v) in NotebookRunCommand.Parameters(args)) parameters[k] = v;
         var threads = args.Has("threads") ? args.GetInt("threads", 0).ToString() : null;
         var only = args.All("only");
-        var concurrency = Concurrency(args);
+        var concurrency = CommonOptions.Concurrency(args) is int n and > 0 ? n.ToString() : "auto";   // to each notebook's process
         var inPlace = args.Flag("in-place");
         args.RejectUnknown();
         string seriesLeaf;
@@ -83,14 +83,6 @@ public sealed class ReproduceCommand : ICommand
         }
         PrintSummary(notebooks.Count, clock.Elapsed, memory, output, inPlace, claims);
         return 0;
-    }
-
-    /// <summary>--concurrency: "auto" or a whole number ≥ 1, handed to each notebook's process.</summary>
-    static string Concurrency(CommandLine args)
-    {
-        var concurrency = args.Get("concurrency", "auto");
-        return concurrency == "auto" || (int.TryParse(concurrency, out var level) && level >= 1) ? concurrency
-            : throw new CliException($"option --concurrency: expected auto or a whole number ≥ 1 (got '{concurrency}')");
     }
 
     static void PrintSummary(int notebooks, TimeSpan elapsed, List<(string Notebook, double Seconds, double PeakMB)> memory, string output, bool inPlace, ClaimsRollup claims)

@@ -44,19 +44,16 @@ public static class LearningRateSweep
     }
 
     public static IReadOnlyList<SweepCell> Run(string preset, IEnumerable<string> variants, IEnumerable<double> rates, int seeds, PackedDataset data,
-                                               string? runsRoot = null, Action<string>? log = null, string device = "auto")
+                                               string? runsRoot = null, Action<string>? log = null, string device = "auto", int concurrency = 1)
     {
         var rs = rates.ToList();
         if (rs.Count < 2 || rs.Any(r => !(r > 0))) throw new ArgumentException($"a sweep needs at least two positive rates (got {string.Join(", ", rs)})");
         if (seeds < 2) throw new ArgumentException($"a sweep needs at least 2 seeds to tell rates apart (got {seeds})");
-        var cells = new List<SweepCell>();
-        foreach (var v in variants)
-            foreach (var r in rs)
-            {
-                var trained = Experiments.TrainAll(preset, new[] { Arm(preset, v, r) }, seeds, data, runsRoot, log, device, firstSeed: FirstSeed)[0];
-                cells.Add(new SweepCell(v, r, trained));
-            }
-        return cells;
+        var grid = variants.SelectMany(v => rs.Select(r => (Variant: v, Rate: r))).ToList();
+        // One list for the scheduler: its estimate covers the whole sweep, and runs of any cells train side by side.
+        var trained = Experiments.TrainAll(preset, grid.Select(g => Arm(preset, g.Variant, g.Rate)), seeds, data, runsRoot, log, device,
+                                           firstSeed: FirstSeed, concurrency: concurrency);
+        return grid.Zip(trained, (g, t) => new SweepCell(g.Variant, g.Rate, t)).ToList();
     }
 
     /// <summary>Each variant's rate with the lowest mean best validation loss.</summary>

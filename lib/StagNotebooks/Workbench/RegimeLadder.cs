@@ -33,13 +33,15 @@ public static class RegimeLadder
     public static IReadOnlyList<TrainingArm> Arms(int h) =>
         Variants.Select(v => new TrainingArm(Label(v, h), v, Array.Empty<string>(), h)).ToList();
 
-    /// <summary>Trains (or reuses) every rung; finished runs are reused, so an interrupted ladder resumes.</summary>
+    /// <summary>Trains (or reuses) every rung, <paramref name="concurrency"/> runs at a time (0: the measured choice); finished runs are reused, so an interrupted ladder resumes.</summary>
     public static IReadOnlyList<LadderRung> Run(string preset, IEnumerable<int> hs, int seeds, PackedDataset data, string? runsRoot = null,
-                                                Action<string>? log = null, string device = "auto")
+                                                Action<string>? log = null, string device = "auto", int concurrency = 1)
     {
         var list = hs.ToList();
         if (list.Count == 0 || list.Any(h => h < 1)) throw new ArgumentException($"the ladder needs layer counts h ≥ 1 (got {string.Join(", ", list)})");
-        return list.Select(h => new LadderRung(h, Experiments.TrainAll(preset, Arms(h), seeds, data, runsRoot, log, device))).ToList();
+        // One list for the scheduler: its estimate covers every rung, and runs of any rungs train side by side.
+        var trained = Experiments.TrainAll(preset, list.SelectMany(Arms), seeds, data, runsRoot, log, device, concurrency: concurrency);
+        return list.Select((h, i) => new LadderRung(h, trained.Skip(i * Variants.Count).Take(Variants.Count).ToList())).ToList();
     }
 
     /// <summary>The gaps the chart plots: (name, the claimed better arm, the other), each a paired comparison at every rung.</summary>
