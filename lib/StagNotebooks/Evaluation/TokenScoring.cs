@@ -61,7 +61,7 @@ public static class TokenScoring
     /// at smoke with `stag bench eval`: larger batches fall out of cache). Each target is scored exactly as alone, up
     /// to the arithmetic of a batched matmul.
     /// </summary>
-    public static IReadOnlyList<TokenScores> ScoreMany(ILanguageModel model, IReadOnlyList<ScoringItem> items, long maxBatchElements = 1 << 20)
+    public static IReadOnlyList<TokenScores> ScoreMany(ILanguageModel model, IReadOnlyList<ScoringItem> items, long maxBatchElements = DefaultBatchElements)
     {
         var results = items.Select(it => new TokenScores(new double[Math.Max(0, it.Tokens.Length - it.FirstTarget)], new bool[Math.Max(0, it.Tokens.Length - it.FirstTarget)])).ToArray();
         var windows = items.SelectMany((it, i) => Plan(it.Tokens.Length, it.FirstTarget, model.MaxContext, it.Stride ?? DefaultStride(model.MaxContext))
@@ -91,6 +91,9 @@ public static class TokenScoring
             row += count;
         }
     }
+
+    /// <summary>Logits per forward call of <see cref="ScoreMany"/> (see there for why).</summary>
+    public const long DefaultBatchElements = 1 << 20;
 
     public static int DefaultStride(int maxContext) => Math.Max(1, maxContext / 2);
 }
