@@ -70,4 +70,17 @@ public class FastScoringTests
         Assert.All(scores.IsGreedy, Assert.True);
         Assert.All(scores.LogProbs, lp => Assert.True(lp > -1e-3));
     }
+
+    [Fact]
+    public void Greedy_is_argmax_equal_to_the_target_ties_going_to_the_first_id()
+    {
+        using var lp = torch.tensor(new float[] { -1, -3, -1, -2,     // target 2 ties with id 0: argmax is 0
+                                                  -4, -1, -2, -3,     // target 1 the unique max
+                                                  -1, -2, -3, -4,     // target 3 below the max
+                                                  -2, -2, -5, -5 },   // target 0 ties with id 1 and comes first
+            new long[] { 4, 4 });
+        var s = TargetScoring.Pick(lp, new long[] { 2, 1, 3, 0 });
+        Assert.Equal(new[] { false, true, false, true }, s.IsGreedy);
+        Assert.Equal(new[] { -1.0, -1, -4, -2 }, s.LogProbs);
+    }
 }
