@@ -19,13 +19,17 @@ public sealed record EvalBenchResult(string Preset, string Variant, int Document
     public double BatchedOverTrainingForward => BatchedTokensPerSecond / TrainingForwardTokensPerSecond;
     public double BatchedOverOneByOne => BatchedTokensPerSecond / OneByOneTokensPerSecond;
     public IReadOnlyList<double> BatchedOverForwardPerRepeat { get; init; } = Array.Empty<double>();
-    public EvalSpread Spread { get; init; } = new(double.NaN, double.NaN, double.NaN);
+    /// <summary>The trainer's forward: train mode, gradients recorded, logits and the cross-entropy loss (no backward).</summary>
+    public double TrainerForwardTokensPerSecond { get; init; } = double.NaN;
+    public double BatchedOverTrainerForward => BatchedTokensPerSecond / TrainerForwardTokensPerSecond;
+    public IReadOnlyList<double> BatchedOverTrainerForwardPerRepeat { get; init; } = Array.Empty<double>();
+    public EvalSpread Spread { get; init; } = new(double.NaN, double.NaN, double.NaN, double.NaN);
     /// <summary>Logits per batched call (<see cref="TokenScoring.ScoreMany"/>'s budget).</summary>
     public long BatchElements { get; init; } = TokenScoring.DefaultBatchElements;
 }
 
 /// <summary>Per way of scoring: (max − min) / median of its repeats' times.</summary>
-public sealed record EvalSpread(double Batched, double OneByOne, double Forward);
+public sealed record EvalSpread(double Batched, double OneByOne, double Forward, double TrainerForward);
 
 /// <summary>
 /// `stag bench eval`: perplexity scoring of the validation documents, batched (<see cref="TokenScoring.ScoreMany"/>)
@@ -54,14 +58,18 @@ public static class EvalBenchmark
         // as many training forwards as carry the scored tokens: a timing as long as the scorers', so noise weighs alike
         int forwards = (int)Math.Max(1, scored / (config.BatchSize * (long)config.ContextLength));
         double Forward() => Time(() => { using var ng = torch.no_grad(); for (int i = 0; i < forwards; i++) { using var s = torch.NewDisposeScope(); m.forward(new ModelInput(batch)); } }, device);
-        Batched(); OneByOne(); Forward();   // warm-up: first calls, allocator
-        var (b, o, f) = (new List<double>(), new List<double>(), new List<double>());
-        for (int r = 0; r < repeats; r++) { b.Add(Batched()); o.Add(OneByOne()); f.Add(Forward()); }
+        using var targets = torch.randint(0, model.VocabSize, new long[] { config.BatchSize * config.ContextLength }, dtype: ScalarType.Int64, device: device);
+        double Trainer() => Time(() => TrainerForwards(m, batch, targets, forwards), device);
+        Batched(); OneByOne(); Forward(); Trainer();   // warm-up: first calls, allocator
+        var (b, o, f, t) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        for (int r = 0; r < repeats; r++) { b.Add(Batched()); o.Add(OneByOne()); f.Add(Forward()); t.Add(Trainer()); }
         double forwardTokens = forwards * (double)config.BatchSize * config.ContextLength;
         var result = new EvalBenchResult(preset, variant, docs.Count, scored, scored / Median(b), scored / Median(o), forwardTokens / Median(f))
         {
-            BatchedOverForwardPerRepeat = b.Zip(f, (bs, fs) => scored / bs / (forwardTokens / fs)).ToList(),
-            Spread = new EvalSpread(Spread(b), Spread(o), Spread(f)),
+            BatchedOverForwardPerRepeat = b.Zip(f, (bs, fs) => fs / bs * scored / forwardTokens).ToList(),
+            TrainerForwardTokensPerSecond = forwardTokens / Median(t),
+            BatchedOverTrainerForwardPerRepeat = b.Zip(t, (bs, ts) => ts / bs * scored / forwardTokens).ToList(),
+            Spread = new EvalSpread(Spread(b), Spread(o), Spread(f), Spread(t)),
             BatchElements = batchElements,
         };
         log?.Invoke(Describe(result));
@@ -73,11 +81,31 @@ public static class EvalBenchmark
         var perRepeat = r.BatchedOverForwardPerRepeat;
         return $"{r.Variant} at {r.Preset}: {r.Documents} documents, {r.TokensScored:N0} tokens scored, {perRepeat.Count} interleaved repeats " +
                $"(median; spread = (max − min) / median of the times)\n" +
-               $"  batched ({r.BatchElements:N0} logits per call)  {r.BatchedTokensPerSecond,10:N0} tok/s  spread {r.Spread.Batched:P0}\n" +
-               $"  one window per forward        {r.OneByOneTokensPerSecond,10:N0} tok/s  spread {r.Spread.OneByOne:P0}  (batched ×{r.BatchedOverOneByOne:F2})\n" +
-               $"  training forward (no grad)    {r.TrainingForwardTokensPerSecond,10:N0} tok/s  spread {r.Spread.Forward:P0}\n" +
-               $"  batched ÷ training forward ×{r.BatchedOverTrainingForward:F2} (medians); per repeat median ×{DecodeBenchmark.Percentile(perRepeat, 0.5):F2}, " +
-               $"range ×{perRepeat.Min():F2}–×{perRepeat.Max():F2}";
+               $"  batched ({r.BatchElements:N0} logits per call)     {r.BatchedTokensPerSecond,10:N0} tok/s  spread {r.Spread.Batched:P0}\n" +
+               $"  one window per forward           {r.OneByOneTokensPerSecond,10:N0} tok/s  spread {r.Spread.OneByOne:P0}  (batched ×{r.BatchedOverOneByOne:F2})\n" +
+               $"  forward alone (no grad, no loss) {r.TrainingForwardTokensPerSecond,10:N0} tok/s  spread {r.Spread.Forward:P0}\n" +
+               $"  trainer's forward (grad, loss)   {r.TrainerForwardTokensPerSecond,10:N0} tok/s  spread {r.Spread.TrainerForward:P0}\n" +
+               $"  batched ÷ forward alone ×{r.BatchedOverTrainingForward:F2} (medians); per repeat {Range(perRepeat)}\n" +
+               $"  batched ÷ trainer's forward ×{r.BatchedOverTrainerForward:F2} (medians); per repeat {Range(r.BatchedOverTrainerForwardPerRepeat)}";
+    }
+
+    static string Range(IReadOnlyList<double> xs) => $"median ×{Median(xs):F2}, range ×{xs.Min():F2}–×{xs.Max():F2}";
+
+    /// <summary>The trainer's forward <paramref name="count"/> times (Trainer.Step up to the backward): train mode, grad on, (B, T, V) logits, mean cross-entropy, its value read.</summary>
+    static void TrainerForwards(StagFormerModel m, Tensor batch, Tensor targets, int count)
+    {
+        m.train();
+        try
+        {
+            using var grad = torch.enable_grad();
+            for (int i = 0; i < count; i++)
+            {
+                using var s = torch.NewDisposeScope();
+                var logits = m.forward(new ModelInput(batch)).Logits;                                       // (B, T, V)
+                nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets).item<float>();
+            }
+        }
+        finally { m.eval(); }
     }
 
     static double Median(IReadOnlyList<double> xs) => DecodeBenchmark.Percentile(xs, 0.5);
