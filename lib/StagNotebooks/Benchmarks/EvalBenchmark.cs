@@ -24,6 +24,8 @@ public sealed record EvalBenchResult(string Preset, string Variant, int Document
     public double BatchedOverTrainerForward => BatchedTokensPerSecond / TrainerForwardTokensPerSecond;
     public IReadOnlyList<double> BatchedOverTrainerForwardPerRepeat { get; init; } = Array.Empty<double>();
     public EvalSpread Spread { get; init; } = new(double.NaN, double.NaN, double.NaN, double.NaN);
+    /// <summary>Positions the scorers' forwards read per scored token (sliding windows overlap: about MaxContext / stride for long documents).</summary>
+    public double PositionsPerScoredToken { get; init; } = double.NaN;
     /// <summary>Logits per batched call (<see cref="TokenScoring.ScoreMany"/>'s budget).</summary>
     public long BatchElements { get; init; } = TokenScoring.DefaultBatchElements;
 }
@@ -71,6 +73,8 @@ public static class EvalBenchmark
             BatchedOverTrainerForwardPerRepeat = b.Zip(t, (bs, ts) => ts / bs * scored / forwardTokens).ToList(),
             Spread = new EvalSpread(Spread(b), Spread(o), Spread(f), Spread(t)),
             BatchElements = batchElements,
+            PositionsPerScoredToken = docs.Sum(d => TokenScoring.Plan(d.Tokens.Length, 1, lm.MaxContext, TokenScoring.DefaultStride(lm.MaxContext))
+                .Sum(w => (double)(w.InputEnd - w.InputStart))) / scored,
         };
         log?.Invoke(Describe(result));
         return result;
@@ -80,7 +84,7 @@ public static class EvalBenchmark
     {
         var perRepeat = r.BatchedOverForwardPerRepeat;
         return $"{r.Variant} at {r.Preset}: {r.Documents} documents, {r.TokensScored:N0} tokens scored, {perRepeat.Count} interleaved repeats " +
-               $"(median; spread = (max − min) / median of the times)\n" +
+               $"(median; spread = (max − min) / median of the times); the scorers' windows read {r.PositionsPerScoredToken:F2} positions per scored token\n" +
                $"  batched ({r.BatchElements:N0} logits per call)     {r.BatchedTokensPerSecond,10:N0} tok/s  spread {r.Spread.Batched:P0}\n" +
                $"  one window per forward           {r.OneByOneTokensPerSecond,10:N0} tok/s  spread {r.Spread.OneByOne:P0}  (batched ×{r.BatchedOverOneByOne:F2})\n" +
                $"  forward alone (no grad, no loss) {r.TrainingForwardTokensPerSecond,10:N0} tok/s  spread {r.Spread.Forward:P0}\n" +
