@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StagNotebooks.Evaluation;
@@ -29,4 +30,15 @@ public interface ILanguageModel
     /// </summary>
     IReadOnlyList<Tensor> LogProbsRows(IReadOnlyList<long[]> sequences, IReadOnlyList<(int Start, int Count)> rows) =>
         LogProbsBatch(sequences).Select((lp, i) => lp.narrow(0, rows[i].Start, rows[i].Count)).ToList();
+
+    /// <summary>
+    /// What a scorer reads of the rows <see cref="LogProbsRows"/> asks for, flat in their order (Σ Count_i rows): row r's
+    /// log p(targets[r]) and whether targets[r] is its argmax. A model may skip work no asked row needs
+    /// (<see cref="StagFormerLanguageModel"/> unembeds only these rows); the default reads <see cref="LogProbsRows"/>.
+    /// </summary>
+    TokenScores ScoreTargets(IReadOnlyList<long[]> sequences, IReadOnlyList<(int Start, int Count)> rows, long[] targets)
+    {
+        using var scope = torch.NewDisposeScope();
+        return TargetScoring.Pick(torch.cat(LogProbsRows(sequences, rows).ToArray(), 0), targets);   // (Σ Count, V)
+    }
 }

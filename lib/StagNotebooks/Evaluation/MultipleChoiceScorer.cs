@@ -42,23 +42,32 @@ public sealed class MultipleChoiceScorer(ILanguageModel model, Tokenizer tokeniz
     {
         var rng = new Random(Options.Seed);
         int n = Math.Min(task.Examples.Count, Options.MaxExamples ?? int.MaxValue);
-        var details = new List<ExampleScore>(n);
-        bool hasNorm = task.Kind == TaskKind.MultipleChoice && task.Format != TaskFormat.WinoGrande;
-        for (int i = 0; i < n; i++)
+        // the prompts in example order (the few-shot draws consume rng in turn), then every choice of every example
+        // scored together: as few forwards as fit (TokenScoring.ScoreMany), not one per example
+        var prompts = Enumerable.Range(0, n).Select(i =>
         {
-            var ex = task.Examples[i];
             var prefix = FewShotPrefix(task, i, rng);
-            var scores = LogLikelihoods(ex.Choices.Select(c => (prefix + c.Context, c.Continuation)).ToList());   // all choices in one forward
-            var lls = scores.Select(s => s.Sum).ToArray();
-            int? norm = hasNorm ? ArgMax(ex.Choices.Select((c, j) => lls[j] / ChoiceLength(c)).ToArray()) : null;
-            details.Add(new ExampleScore(i, ex.Gold, ArgMax(lls), norm, lls, scores.Select(s => s.AllGreedy).ToArray()));
-        }
+            return task.Examples[i].Choices.Select(c => (prefix + c.Context, c.Continuation)).ToList();
+        }).ToList();
+        var scores = LogLikelihoods(prompts.SelectMany(p => p).ToList());
+        bool hasNorm = task.Kind == TaskKind.MultipleChoice && task.Format != TaskFormat.WinoGrande;
+        var details = new List<ExampleScore>(n);
+        for (int i = 0, first = 0; i < n; first += prompts[i].Count, i++)
+            details.Add(Judge(i, task.Examples[i], Enumerable.Range(first, prompts[i].Count).Select(j => scores[j]).ToList(), hasNorm));
         double acc = task.Kind == TaskKind.Cloze
             ? details.Average(d => d.IsGreedy[0] ? 1.0 : 0.0)
             : details.Average(d => d.Predicted == d.Gold ? 1.0 : 0.0);
         double? accNorm = hasNorm ? details.Average(d => d.PredictedNorm == d.Gold ? 1.0 : 0.0) : null;
         double? ppl = task.Kind == TaskKind.Cloze ? Math.Exp(-details.Average(d => d.LogLikelihoods[0])) : null;
         return new TaskResult(task.Name, task.Format, n, Options.Shots, acc, accNorm, ppl, details);
+    }
+
+    /// <summary>One example's prediction from its choices' scores.</summary>
+    static ExampleScore Judge(int index, TaskExample ex, IReadOnlyList<TokenScores> scores, bool hasNorm)
+    {
+        var lls = scores.Select(s => s.Sum).ToArray();
+        int? norm = hasNorm ? ArgMax(ex.Choices.Select((c, j) => lls[j] / ChoiceLength(c)).ToArray()) : null;
+        return new ExampleScore(index, ex.Gold, ArgMax(lls), norm, lls, scores.Select(s => s.AllGreedy).ToArray());
     }
 
     /// <summary>k solved examples other than <paramref name="index"/>, each followed by the separator.</summary>

@@ -16,7 +16,8 @@ public sealed record PerplexityFigures(string Subset, int Documents, long Tokens
 public sealed record PerplexityReport(PerplexityFigures Overall, IReadOnlyList<PerplexityFigures> Subsets, int Stride);
 
 /// <summary>Teacher-forced perplexity and bits per byte, overall and per subset; long documents in sliding windows.</summary>
-public sealed class PerplexityEvaluator(ILanguageModel model, int? stride = null)
+/// <param name="batchElements">logits per forward call (<see cref="TokenScoring.ScoreMany"/>)</param>
+public sealed class PerplexityEvaluator(ILanguageModel model, int? stride = null, long batchElements = TokenScoring.DefaultBatchElements)
 {
     public const string OverallName = "overall";
     public int Stride { get; } = stride ?? TokenScoring.DefaultStride(model.MaxContext);
@@ -26,7 +27,7 @@ public sealed class PerplexityEvaluator(ILanguageModel model, int? stride = null
         var bySubset = new SortedDictionary<string, (int Docs, long Tokens, long Bytes, double Nll)>(StringComparer.Ordinal);
         var docs = documents.Where(d => d.Tokens.Length >= 2).ToList();   // a one-token document has nothing to predict
         // every window of every document in as few forward calls as fit (TokenScoring.ScoreMany)
-        var all = TokenScoring.ScoreMany(model, docs.Select(d => new ScoringItem(d.Tokens, 1, Stride)).ToList());
+        var all = TokenScoring.ScoreMany(model, docs.Select(d => new ScoringItem(d.Tokens, 1, Stride)).ToList(), batchElements);
         foreach (var (doc, scores) in docs.Zip(all))
         {
             bySubset.TryGetValue(doc.Subset, out var s);

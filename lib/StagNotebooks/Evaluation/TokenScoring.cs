@@ -56,12 +56,12 @@ public static class TokenScoring
     /// <summary>
     /// Scores many sequences with as few forward calls as fit: every item's windows are planned as in
     /// <see cref="Score"/>, then windows of similar length go to the model together
-    /// (<see cref="ILanguageModel.LogProbsRows"/>: only the scored rows are normalised), at most
+    /// (<see cref="ILanguageModel.ScoreTargets"/>: only the scored rows are unembedded and normalised), at most
     /// <paramref name="maxBatchElements"/> logits per call (batch × longest window × vocabulary; 2^20 measured fastest
     /// at smoke with `stag bench eval`: larger batches fall out of cache). Each target is scored exactly as alone, up
     /// to the arithmetic of a batched matmul.
     /// </summary>
-    public static IReadOnlyList<TokenScores> ScoreMany(ILanguageModel model, IReadOnlyList<ScoringItem> items, long maxBatchElements = 1 << 20)
+    public static IReadOnlyList<TokenScores> ScoreMany(ILanguageModel model, IReadOnlyList<ScoringItem> items, long maxBatchElements = DefaultBatchElements)
     {
         var results = items.Select(it => new TokenScores(new double[Math.Max(0, it.Tokens.Length - it.FirstTarget)], new bool[Math.Max(0, it.Tokens.Length - it.FirstTarget)])).ToArray();
         var windows = items.SelectMany((it, i) => Plan(it.Tokens.Length, it.FirstTarget, model.MaxContext, it.Stride ?? DefaultStride(model.MaxContext))
@@ -78,26 +78,22 @@ public static class TokenScoring
 
     static void Gather(ILanguageModel model, IReadOnlyList<ScoringItem> items, TokenScores[] results, List<(int Item, ScoringWindow Window)> batch)
     {
-        using var scope = torch.NewDisposeScope();
-        var lps = model.LogProbsRows(batch.Select(x => items[x.Item].Tokens[x.Window.InputStart..x.Window.InputEnd]).ToList(),
-            batch.Select(x => (x.Window.FirstTarget - 1 - x.Window.InputStart, x.Window.EndTarget - x.Window.FirstTarget)).ToList());   // each (count_i, V): the scored rows
-        for (int k = 0; k < batch.Count; k++)
+        // one call for the whole batch: its scored rows in order, each window's targets after its predicting positions
+        var scores = model.ScoreTargets(batch.Select(x => items[x.Item].Tokens[x.Window.InputStart..x.Window.InputEnd]).ToList(),
+            batch.Select(x => (x.Window.FirstTarget - 1 - x.Window.InputStart, x.Window.EndTarget - x.Window.FirstTarget)).ToList(),
+            batch.SelectMany(x => items[x.Item].Tokens[x.Window.FirstTarget..x.Window.EndTarget]).ToArray());
+        int row = 0;
+        foreach (var (i, w) in batch)
         {
-            var (i, w) = batch[k];
-            var tokens = items[i].Tokens;
-            int count = w.EndTarget - w.FirstTarget;
-            var rows = lps[k];                                                                                // (count, V)
-            var targets = torch.tensor(tokens[w.FirstTarget..w.EndTarget], device: rows.device).unsqueeze(1);   // (count, 1)
-            var picked = rows.gather(1, targets).squeeze(1).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
-            var argmax = rows.argmax(1).cpu().data<long>().ToArray();
-            int offset = w.FirstTarget - items[i].FirstTarget;
-            for (int j = 0; j < count; j++)
-            {
-                results[i].LogProbs[offset + j] = picked[j];
-                results[i].IsGreedy[offset + j] = argmax[j] == tokens[w.FirstTarget + j];
-            }
+            int count = w.EndTarget - w.FirstTarget, offset = w.FirstTarget - items[i].FirstTarget;
+            Array.Copy(scores.LogProbs, row, results[i].LogProbs, offset, count);
+            Array.Copy(scores.IsGreedy, row, results[i].IsGreedy, offset, count);
+            row += count;
         }
     }
+
+    /// <summary>Logits per forward call of <see cref="ScoreMany"/> (see there for why).</summary>
+    public const long DefaultBatchElements = 1 << 20;
 
     public static int DefaultStride(int maxContext) => Math.Max(1, maxContext / 2);
 }

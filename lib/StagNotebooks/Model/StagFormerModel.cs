@@ -128,6 +128,28 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
     public override ModelOutput forward(ModelInput input)
     {
         using var scope = torch.NewDisposeScope();
+        var outs = Passes(input);
+        var logits = Head(Combine(outs));
+        if (ModelHooks.Current is { } hooks) logits = hooks.Apply(HookNames.Logits, logits, input.Start);
+        logits = logits.MoveToOuterDisposeScope();
+        if (!input.KeepStackOutputs) return new ModelOutput(logits, null);
+        foreach (var o in outs) o.MoveToOuterDisposeScope();
+        return new ModelOutput(logits, outs);
+    }
+
+    /// <summary>
+    /// The forward up to the head: the combined final output (B, T, d), before the final norm. Scoring unembeds only
+    /// the rows it reads (<see cref="Head"/> works row by row); the logits hooks are not applied here.
+    /// </summary>
+    public Tensor Final(ModelInput input)
+    {
+        using var scope = torch.NewDisposeScope();
+        return Combine(Passes(input)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Every pass's output (B, T, d), in the caller's dispose scope.</summary>
+    List<Tensor> Passes(ModelInput input)
+    {
         int start = input.Start;
         if (start + input.Tokens.shape[1] > Config.MaxContext)
             throw new ArgumentException($"positions up to {start + input.Tokens.shape[1]} exceed MaxContext {Config.MaxContext}");
@@ -145,12 +167,7 @@ public sealed class StagFormerModel : nn.Module<ModelInput, ModelOutput>
             outs.Add(h);
             below = h;
         }
-        var logits = Head(Combine(outs));
-        if (hooks is not null) logits = hooks.Apply(HookNames.Logits, logits, start);
-        logits = logits.MoveToOuterDisposeScope();
-        if (!input.KeepStackOutputs) return new ModelOutput(logits, null);
-        foreach (var o in outs) o.MoveToOuterDisposeScope();
-        return new ModelOutput(logits, outs);
+        return outs;
     }
 
     /// <summary>A KV cache for a decoding session on this model's device and dtype, with the null slots filled in.</summary>
