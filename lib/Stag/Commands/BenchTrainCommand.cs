@@ -14,7 +14,7 @@ public sealed class BenchTrainCommand : ICommand
     public string Usage => """
         stag bench train [--preset cpu-small] [--variants baseline-h,baseline-2h,separate-2xh,shared-2xh]
                          [--steps 1000] [--early-step 100] [--device auto|cpu|cuda] [--threads N] [--json] [--out file.json]
-        stag bench train --concurrency 1,2 [--preset cpu-fidelity] [--variants …] [--seeds 1] [--steps N] [--runs runs]
+        stag bench train --concurrency 1,2 [--preset cpu-fidelity] [--variants …] [--seeds 1] [--steps N] [--repeats 1] [--runs runs]
 
           MFU divides model FLOPs/s by the fp32 GEMM peak measured at start (as stag doctor does).
           Resident memory is read at --early-step and at the last step: growth should stay under 5%.
@@ -23,6 +23,7 @@ public sealed class BenchTrainCommand : ICommand
                          whether every run's final weights and optimizer state are byte-identical to the first level's.
                          The fastest identical level is recorded in <runs>/concurrency.json, which a series run with
                          concurrency auto (stag reproduce's default) reads. --steps: the preset's when not given.
+                         --repeats: the levels alternate (1,2,2,1,…) and the median wall time counts.
         """;
     public IEnumerable<string> Switches => new[] { "json" };
 
@@ -64,14 +65,21 @@ public sealed class BenchTrainCommand : ICommand
         int? steps = args.Has("steps") ? args.GetInt("steps", 0) : null;
         var runs = args.Get("runs", RepoPaths.Runs);
         var device = args.Get("device", "cpu");
+        int repeats = args.GetInt("repeats", 1);
         args.RejectUnknown();
+        if (repeats < 1) throw new CliException($"option --repeats: must be at least 1 (got {repeats})");
         var scratch = Path.Combine(Path.GetTempPath(), "stag-bench-concurrency");
-        var results = ConcurrencyBenchmark.Run(preset, variants, seeds, steps, levels, device, scratch, Console.WriteLine);
+        var results = ConcurrencyBenchmark.Run(preset, variants, seeds, steps, levels, device, scratch, Console.WriteLine, repeats);
         var t = new Table().Border(TableBorder.Rounded);
-        foreach (var col in new[] { "runs at once", "wall s", "runs per hour", $"× {levels[0]} at once", "identical runs" }) t.AddColumn(col);
+        foreach (var col in new[] { "runs at once", "wall s (median)", "each repeat", "runs per hour", $"× {levels[0]} at once", "identical runs" }) t.AddColumn(col);
         foreach (var r in results)
-            t.AddRow($"{r.Concurrency}", $"{r.WallSeconds:F1}", $"{r.RunsPerHour:F1}", $"{r.Speedup:F2}", r.Identical ? "yes" : $"NO: {r.FirstDifference}");
+            t.AddRow($"{r.Concurrency}", $"{r.WallSeconds:F1}", string.Join(" ", r.Walls.Select(w => w.ToString("F1"))), $"{r.RunsPerHour:F1}", $"{r.Speedup:F2}",
+                     r.Identical ? "yes" : $"NO: {r.FirstDifference}");
         AnsiConsole.Write(t);
+        var table = Path.Combine(RepoPaths.Figures, "train-concurrency", $"{preset}.md");
+        Directory.CreateDirectory(Path.GetDirectoryName(table)!);
+        AtomicFile.WriteAllText(table, ConcurrencyBenchmark.Markdown(results, preset, variants, seeds, steps, repeats));
+        Console.WriteLine($"table: {table}");
         int best = ConcurrencyBenchmark.Best(results);
         ConcurrencyChoice.Record(runs, preset, best, results.ToDictionary(r => r.Concurrency, r => r.RunsPerHour));
         Console.WriteLine($"{preset}: {best} at a time recorded in {Path.Combine(runs, ConcurrencyChoice.FileName)} (a series with concurrency auto uses it)");

@@ -5,7 +5,9 @@ using StagNotebooks.Training;
 namespace StagNotebooks.Benchmarks;
 
 /// <summary>One concurrency level of <see cref="ConcurrencyBenchmark"/>: wall time for the same runs, and whether every run came out byte-identical to the first level's.</summary>
-public sealed record ConcurrencyLevel(int Concurrency, double WallSeconds, double RunsPerHour, double Speedup, bool Identical, string? FirstDifference);
+/// <param name="WallSeconds">the median over repeats</param>
+/// <param name="Walls">every repeat's wall time, in the order they ran</param>
+public sealed record ConcurrencyLevel(int Concurrency, double WallSeconds, IReadOnlyList<double> Walls, double RunsPerHour, double Speedup, bool Identical, string? FirstDifference);
 
 /// <summary>
 /// <c>stag bench train --concurrency 1,2</c>: trains the same runs (variants × seeds of a preset, on the real corpus)
@@ -17,27 +19,48 @@ public sealed record ConcurrencyLevel(int Concurrency, double WallSeconds, doubl
 public static class ConcurrencyBenchmark
 {
     public static IReadOnlyList<ConcurrencyLevel> Run(string preset, IReadOnlyList<string> variants, int seeds, int? steps, IReadOnlyList<int> levels,
-                                                      string device, string scratch, Action<string>? log = null)
+                                                      string device, string scratch, Action<string>? log = null, int repeats = 1)
     {
         var data = PackedDataset.PrepareBundled(Presets.Tokenizer(preset), log);
         var overrides = steps is int s ? new[] { $"MaxSteps={s}" } : null;
         var requests = variants.SelectMany(v => Enumerable.Range(1, seeds).Select(seed =>
             new RunRequest(Presets.ConfigFor(preset, v, data.Manifest.VocabSize, seed, overrides), v, new PackedRunData(data)))).ToList();
-        var walls = new List<(int Level, double Wall, IReadOnlyList<TrainResult> Results)>();
-        foreach (var level in levels)
+        var walls = levels.ToDictionary(l => l, _ => new List<double>());
+        var differences = levels.ToDictionary(l => l, _ => (string?)null);
+        IReadOnlyList<TrainResult>? reference = null;
+        for (int r = 0; r < repeats; r++)
+            foreach (var level in r % 2 == 0 ? levels : levels.Reverse())
+            {
+                var root = Path.Combine(scratch, $"concurrency-{level}-repeat-{r + 1}");
+                if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+                var clock = Stopwatch.StartNew();
+                var results = RunScheduler.TrainAll(requests, new RunOptions(root, device, level, log));
+                walls[level].Add(clock.Elapsed.TotalSeconds);
+                log?.Invoke($"concurrency {level} (repeat {r + 1}): {requests.Count} runs in {clock.Elapsed.TotalSeconds:F1} s");
+                reference ??= results;
+                differences[level] ??= FirstDifference(reference, results);
+            }
+        double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2) / 2 + xs.Order().ElementAt((xs.Count - 1) / 2) / 2;
+        double first = Median(walls[levels[0]]);
+        return levels.Select(l => new ConcurrencyLevel(l, Median(walls[l]), walls[l], requests.Count / (Median(walls[l]) / 3600), first / Median(walls[l]),
+                                                       differences[l] is null, differences[l])).ToList();
+    }
+
+    /// <summary>The table figures/train-concurrency/&lt;preset&gt;.md holds: what was trained, each level's wall times, the speed-up and identity.</summary>
+    public static string Markdown(IReadOnlyList<ConcurrencyLevel> levels, string preset, IReadOnlyList<string> variants, int seeds, int? steps, int repeats)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var lines = new List<string>
         {
-            var root = Path.Combine(scratch, $"concurrency-{level}");
-            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
-            var clock = Stopwatch.StartNew();
-            var results = RunScheduler.TrainAll(requests, new RunOptions(root, device, level, log));
-            walls.Add((level, clock.Elapsed.TotalSeconds, results));
-            log?.Invoke($"concurrency {level}: {requests.Count} runs in {clock.Elapsed.TotalSeconds:F1} s");
-        }
-        return walls.Select(w =>
-        {
-            var difference = FirstDifference(walls[0].Results, w.Results);
-            return new ConcurrencyLevel(w.Level, w.Wall, requests.Count / (w.Wall / 3600), walls[0].Wall / w.Wall, difference is null, difference);
-        }).ToList();
+            $"`stag bench train --concurrency {string.Join(",", levels.Select(l => l.Concurrency))} --preset {preset}{(steps is int s ? $" --steps {s}" : "")} --repeats {repeats}`: " +
+            $"{variants.Count * seeds} runs ({string.Join(", ", variants)}; {seeds} seed(s)) from empty folders on {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}.",
+            "",
+            $"| runs at once | wall s (median) | each repeat | runs per hour | × {levels[0].Concurrency} at once | every run byte-identical |",
+            "|---|---|---|---|---|---|",
+        };
+        lines.AddRange(levels.Select(l => string.Create(inv,
+            $"| {l.Concurrency} | {l.WallSeconds:F1} | {string.Join(" ", l.Walls.Select(w => w.ToString("F1", inv)))} | {l.RunsPerHour:F1} | {l.Speedup:F2} | {(l.Identical ? "yes" : "no")} |")));
+        return string.Join("\n", lines) + "\n";
     }
 
     /// <summary>The fastest level whose runs matched the first level's (the first level itself when none is faster).</summary>
