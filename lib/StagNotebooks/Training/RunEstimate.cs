@@ -78,10 +78,10 @@ public static class RunEstimate
         {
             var c = r.Config with { MaxSteps = MeasuredSteps, TokenBudget = null, TimeBudgetSeconds = null, WarmupSteps = 1,
                                     EvalEvery = MeasuredSteps, CheckpointEvery = MeasuredSteps };
-            var run = RunDirectory.Open(scratch, "estimate", c, r.Data.Id);
             double peak = Roofline.Of(device).GemmGflops;   // measured once per process and thread count, not part of a run
+            var clock = Stopwatch.StartNew();               // a run's own set-up counts: its folder, its data opened, the model built
+            var run = RunDirectory.Open(scratch, "estimate", c, r.Data.Id);
             using var sources = r.Data.Open(c);
-            var clock = Stopwatch.StartNew();
             var at = new List<double>();   // when each step was reported: a step's whole cost (metrics rows included), as a run pays it
             using var trainer = new Trainer(run, sources.Train, sources.Val, device, peak);
             trainer.Run(_ => at.Add(clock.Elapsed.TotalSeconds));

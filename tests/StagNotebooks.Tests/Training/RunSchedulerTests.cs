@@ -22,7 +22,7 @@ public class RunSchedulerTests
         Assert.All(levels, l => Assert.True(l.Identical, l.FirstDifference));
         // Reused the second time: nothing trains, and the results are the finished runs'.
         var data = PackedDataset.PrepareBundled(Presets.Tokenizer("smoke"));
-        var again = RunScheduler.TrainAll(new[] { Request(data, "baseline-h", 1, 12, onlySteps: true) }, new RunOptions(Path.Combine(dir.Path, "concurrency-2"), "cpu", 2));
+        var again = RunScheduler.TrainAll(new[] { Request(data, "baseline-h", 1, 12, onlySteps: true) }, new RunOptions(Path.Combine(dir.Path, "concurrency-2-repeat-1"), "cpu", 2));
         Assert.True(again[0].Reused);
     }
 
@@ -31,7 +31,8 @@ public class RunSchedulerTests
     {
         using var dir = new TestPaths.TempDir();
         var data = PackedDataset.PrepareBundled(Presets.Tokenizer("smoke"));
-        var requests = new[] { Request(data, "baseline-h", 1, null), Request(data, "separate-2xh", 1, null) };
+        // Six runs (a few seconds): long enough that one pause of this shared machine does not decide the ratio.
+        var requests = new[] { "baseline-h", "baseline-2h", "separate-2xh" }.SelectMany(v => new[] { Request(data, v, 1, null), Request(data, v, 2, null) }).ToArray();
         var options = new RunOptions(dir.Path, "cpu", 1);
         RunService.TrainOrReuse(Request(data, "baseline-2h", 7, 4), options);   // warm this process (TorchSharp, the roofline) as a series would be
         double estimate = RunEstimate.Of(requests, options, 1);
