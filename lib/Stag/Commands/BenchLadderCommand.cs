@@ -34,8 +34,12 @@ public sealed class BenchLadderCommand : ICommand
         args.RejectUnknown();
         Presets.Config(preset);   // an unknown preset is named before anything else
         Console.WriteLine($"{hs.Count * RegimeLadder.Variants.Count * seeds} models: {string.Join(", ", RegimeLadder.Variants)} at h = {string.Join(", ", hs)}, {seeds} seed(s), preset {preset}");
-        if (dry) return 0;
         var data = Experiments.DataFor(preset, Console.Error.WriteLine);
+        if (dry)
+        {
+            Console.WriteLine(Experiments.Plan(preset, hs.SelectMany(RegimeLadder.Arms), seeds, data, runs, device, concurrency: concurrency));
+            return 0;
+        }
         var provenance = Provenance.Of(preset, seeds, "stag bench ladder");
         var rungs = RegimeLadder.Run(preset, hs, seeds, data, runs, Console.WriteLine, device, concurrency);
         FigureWriter.SaveTable(RegimeLadder.Table(rungs), output, "ladder", provenance);

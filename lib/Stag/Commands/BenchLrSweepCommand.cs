@@ -44,8 +44,13 @@ public sealed class BenchLrSweepCommand : ICommand
         args.RejectUnknown();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{variants.Length * rates.Count * seeds} models: {string.Join(", ", variants)} at peak rates {string.Join(", ", rates.Select(r => r.ToString("G3", CultureInfo.InvariantCulture)))}, seeds {LearningRateSweep.FirstSeed}–{LearningRateSweep.FirstSeed + seeds - 1}"));
-        if (dry) return 0;
         var data = Experiments.DataFor(preset, Console.Error.WriteLine);
+        if (dry)
+        {
+            var arms = variants.SelectMany(v => rates.Select(r => LearningRateSweep.Arm(preset, v, r)));
+            Console.WriteLine(Experiments.Plan(preset, arms, seeds, data, runs, device, LearningRateSweep.FirstSeed, concurrency));
+            return 0;
+        }
         var provenance = Provenance.Of(preset, seeds, "stag bench lr-sweep");
         var cells = LearningRateSweep.Run(preset, variants, rates, seeds, data, runs, Console.WriteLine, device, concurrency);
         var table = LearningRateSweep.Table(cells);

@@ -16,24 +16,24 @@ namespace StagNotebooks.Training;
 /// </summary>
 public static class RunEstimate
 {
-    /// <summary>Steps of the measuring run: the first is left out (allocation, caches), the rest give the pace.</summary>
-    const int MeasuredSteps = 6;
+    /// <summary>Steps of the measuring run: the first (allocation, caches) and the last (validation, save) are left out of the pace.</summary>
+    const int MeasuredSteps = 8;
 
     /// <summary>Estimated wall seconds to train <paramref name="requests"/>, <paramref name="concurrency"/> at a time.</summary>
     public static double Of(IReadOnlyList<RunRequest> requests, RunOptions options, int concurrency)
     {
         if (requests.Count == 0) return 0;
         int threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, concurrency));
-        var paces = new Dictionary<string, (double Step, double Boundary)>();
+        var paces = new Dictionary<string, (double Step, double Once, double Boundary)>();
         double total = 0;
         foreach (var r in requests)
         {
             var key = ShapeKey(r.Config);
             if (!paces.TryGetValue(key, out var pace))
-                paces[key] = pace = FromRuns(r.Config, options.RunsRoot, threads) is double s ? (s, 0) : Measure(r, TorchRuntime.ResolveDevice(options.Device), threads);
+                paces[key] = pace = FromRuns(r.Config, options.RunsRoot, threads) is double s ? (s, 0, 0) : Measure(r, TorchRuntime.ResolveDevice(options.Device), threads);
             var c = r.Config;
-            int boundaries = Math.Max(c.TotalSteps / c.EvalEvery, c.TotalSteps / c.CheckpointEvery) + 1;   // + the final save
-            total += pace.Step * c.TotalSteps + pace.Boundary * boundaries;
+            int boundaries = Math.Max(c.TotalSteps / c.EvalEvery, c.TotalSteps / c.CheckpointEvery);   // the last step's included
+            total += pace.Once + pace.Step * c.TotalSteps + pace.Boundary * Math.Max(1, boundaries);
         }
         return total / Math.Min(Math.Max(1, concurrency), requests.Count);
     }
@@ -66,10 +66,11 @@ public static class RunEstimate
     }
 
     /// <summary>
-    /// Seconds per training step, and the seconds one validation pass plus one checkpoint add, of a short real run of
-    /// <paramref name="r"/>'s shape on its data at <paramref name="threads"/> intra-op threads (in a scratch folder, deleted after).
+    /// Of a short real run of <paramref name="r"/>'s shape on its data at <paramref name="threads"/> intra-op threads (in
+    /// a scratch folder, deleted after): seconds per training step, the seconds a run pays once (its folder, data and
+    /// model before the first step; its end after the last), and the seconds one validation pass plus one checkpoint add.
     /// </summary>
-    public static (double Step, double Boundary) Measure(RunRequest r, Device device, int threads)
+    public static (double Step, double Once, double Boundary) Measure(RunRequest r, Device device, int threads)
     {
         int before = torch.get_num_threads();
         if (before != threads) torch.set_num_threads(threads);   // per thread in libtorch: this thread only
@@ -86,8 +87,11 @@ public static class RunEstimate
             using var trainer = new Trainer(run, sources.Train, sources.Val, device, peak);
             trainer.Run(_ => at.Add(clock.Elapsed.TotalSeconds));
             double wall = clock.Elapsed.TotalSeconds;
-            double step = (at[^2] - at[0]) / (at.Count - 2);   // steps 2…n−1: no start-up, no validation
-            return (step, Math.Max(0, wall - step * MeasuredSteps));
+            // The median step between the first and the last (no start-up, no validation): one pause of the machine does not move it.
+            var steps = Enumerable.Range(1, at.Count - 2).Select(i => at[i] - at[i - 1]).Order().ToList();
+            double step = (steps[steps.Count / 2] + steps[(steps.Count - 1) / 2]) / 2;
+            double once = Math.Max(0, at[0] - step) + (wall - at[^1]);   // before the first step's report, after the last's
+            return (step, once, Math.Max(0, at[^1] - at[^2] - step));      // the last step's report comes after its validation and save
         }
         finally
         {

@@ -7,6 +7,14 @@ using StagNotebooks.Runtime;
 
 namespace StagNotebooks.Training;
 
+/// <summary>A list of runs before it trains: how many, how many are reused, how many train at once, and the estimated wall time.</summary>
+public sealed record RunPlan(int Total, int ToTrain, int Concurrency, double EstimatedSeconds)
+{
+    /// <summary>"12 of 36 runs to train (24 reused), 1 at a time: about 1.2 h".</summary>
+    public override string ToString() =>
+        $"{ToTrain} of {Total} runs to train ({Total - ToTrain} reused), {Concurrency} at a time: about {RunEstimate.Words(EstimatedSeconds)}";
+}
+
 /// <summary>Where a series of runs stands: runs done and left, the runs training now, and the estimated time left.</summary>
 public sealed record SeriesProgress(int Done, int Total, IReadOnlyList<string> Training, double SecondsLeft)
 {
@@ -48,9 +56,7 @@ public static class RunScheduler
         }
         int concurrency = Concurrency(requests, pending, options);
         var estimate = RunEstimate.Of(pending.Select(i => requests[i]).ToList(), options, concurrency);
-        if (pending.Count > 0)
-            options.Log?.Invoke($"{pending.Count} of {requests.Count} runs to train ({requests.Count - pending.Count} reused), " +
-                                $"{concurrency} at a time: about {RunEstimate.Words(estimate)}");
+        if (pending.Count > 0) options.Log?.Invoke(new RunPlan(requests.Count, pending.Count, concurrency, estimate).ToString());
         var tracker = new Tracker(requests, pending, results, estimate, series);
         if (concurrency <= 1)
             foreach (var i in pending)
@@ -62,6 +68,16 @@ public static class RunScheduler
             RunWorkers(requests, pending, results, options, concurrency, tracker);
         tracker.Finish();
         return results.Select(r => r!).ToList();
+    }
+
+    /// <summary>What <see cref="TrainAll"/> would do, without training or creating anything: runs to train, reused, at once, and the estimate.</summary>
+    public static RunPlan Plan(IReadOnlyList<RunRequest> requests, RunOptions options)
+    {
+        TorchRuntime.ResolveDevice(options.Device);
+        var pending = Enumerable.Range(0, requests.Count)
+            .Where(i => RunDirectory.FindComplete(options.RunsRoot, requests[i].Config, requests[i].Data.Id) is null).ToList();
+        int concurrency = Concurrency(requests, pending, options);
+        return new RunPlan(requests.Count, pending.Count, concurrency, RunEstimate.Of(pending.Select(i => requests[i]).ToList(), options, concurrency));
     }
 
     static int Concurrency(IReadOnlyList<RunRequest> requests, List<int> pending, RunOptions options)

@@ -57,17 +57,31 @@ public static class Experiments
                                                   string device = "auto", int firstSeed = 1, int concurrency = 1)
     {
         var armList = arms.ToList();
-        var requests = armList.SelectMany(arm => Enumerable.Range(firstSeed, seeds).Select(s =>
-            new RunRequest(Config(preset, arm.Variant, data.Manifest.VocabSize, seed: s, overrides: arm.Overrides, h: arm.H), arm.Label, new PackedRunData(data)))).ToList();
-        var root = runsRoot ?? RepoPaths.Runs;
+        var (requests, options) = Requests(preset, armList, seeds, data, runsRoot, log, device, firstSeed, concurrency);
         var live = log is null ? null : new LiveProgress(Console.Out);   // one live line in the notebook or terminal for the whole list
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var options = new RunOptions(root, device, concurrency == 0 ? ConcurrencyChoice.For(preset, root) : concurrency, log);
         var results = RunScheduler.TrainAll(requests, options, p => live?.Report(p.ToString()));
         if (results.Any(r => !r.Reused)) live?.Done($"trained {results.Count(r => !r.Reused)} of {results.Count} runs in {RunEstimate.Words(clock.Elapsed.TotalSeconds)}");
         foreach (var (r, q) in results.Zip(requests))
             log?.Invoke($"{q.Label} seed {q.Config.Seed}: {(r.Reused ? "reused" : "trained")}, best val loss {r.BestValLoss:F4} ({r.Run.Path})");
         return armList.Select((arm, a) => new Trained(arm.Label, results.Skip(a * seeds).Take(seeds).ToList())).ToList();
+    }
+
+    /// <summary>What <see cref="TrainAll(string, IEnumerable{TrainingArm}, int, PackedDataset, string?, Action{string}?, string, int, int)"/> would train, and about how long it would take, without training anything.</summary>
+    public static RunPlan Plan(string preset, IEnumerable<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot = null,
+                               string device = "auto", int firstSeed = 1, int concurrency = 1)
+    {
+        var (requests, options) = Requests(preset, arms.ToList(), seeds, data, runsRoot, null, device, firstSeed, concurrency);
+        return RunScheduler.Plan(requests, options);
+    }
+
+    static (List<RunRequest>, RunOptions) Requests(string preset, List<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot, Action<string>? log,
+                                                   string device, int firstSeed, int concurrency)
+    {
+        var requests = arms.SelectMany(arm => Enumerable.Range(firstSeed, seeds).Select(s =>
+            new RunRequest(Config(preset, arm.Variant, data.Manifest.VocabSize, seed: s, overrides: arm.Overrides, h: arm.H), arm.Label, new PackedRunData(data)))).ToList();
+        var root = runsRoot ?? RepoPaths.Runs;
+        return (requests, new RunOptions(root, device, concurrency == 0 ? ConcurrencyChoice.For(preset, root) : concurrency, log));
     }
 
     /// <summary>The model of a finished run: its best checkpoint (lowest validation loss), or the last one.</summary>

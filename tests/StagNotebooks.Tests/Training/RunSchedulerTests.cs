@@ -57,6 +57,22 @@ public class RunSchedulerTests
     }
 
     [Fact]
+    public void A_plan_counts_what_would_train_and_creates_nothing()
+    {
+        using var dir = new TestPaths.TempDir();
+        var data = PackedDataset.PrepareBundled(Presets.Tokenizer("smoke"));
+        var requests = new[] { Request(data, "baseline-h", 1, 6), Request(data, "baseline-h", 2, 6) };
+        var options = new RunOptions(dir.Path, "cpu", 1);
+        var before = RunScheduler.Plan(requests, options);
+        Assert.Equal((2, 2, 1), (before.Total, before.ToTrain, before.Concurrency));
+        Assert.True(before.EstimatedSeconds > 0);
+        Assert.Empty(Directory.GetDirectories(dir.Path));
+        RunScheduler.TrainAll(requests.Take(1).ToList(), options);
+        var after = RunScheduler.Plan(requests, options);
+        Assert.Equal("1 of 2 runs to train (1 reused), 1 at a time: about " + RunEstimate.Words(after.EstimatedSeconds), after.ToString());
+    }
+
+    [Fact]
     public void A_progress_line_round_trips()
     {
         var line = RunScheduler.ProgressLine(new TrainProgress(7, 40, new StepMetrics(7, 896, 5.4321, 1e-3, 0.5, 1234.5, null, 3.25)));
