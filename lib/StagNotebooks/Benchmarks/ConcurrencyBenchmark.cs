@@ -40,7 +40,7 @@ public static class ConcurrencyBenchmark
                 reference ??= results;
                 differences[level] ??= FirstDifference(reference, results);
             }
-        double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2) / 2 + xs.Order().ElementAt((xs.Count - 1) / 2) / 2;
+        double Median(List<double> xs) => DecodeBenchmark.Percentile(xs, 0.5);
         double first = Median(walls[levels[0]]);
         return levels.Select(l => new ConcurrencyLevel(l, Median(walls[l]), walls[l], requests.Count / (Median(walls[l]) / 3600), first / Median(walls[l]),
                                                        differences[l] is null, differences[l])).ToList();

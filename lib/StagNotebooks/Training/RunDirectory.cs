@@ -31,10 +31,7 @@ public sealed class RunDirectory
     public string? TrainedOn =>
         IsComplete && System.Text.Json.JsonDocument.Parse(File.ReadAllText(DoneFile)).RootElement.TryGetProperty("device", out var d) ? d.GetString() : null;
 
-    /// <summary>The intra-op threads the run finished training with (done.json); null before it is done or when not recorded.</summary>
-    public int? TrainedThreads => ThreadsOf(Path);
-
-    /// <summary><see cref="TrainedThreads"/> of the run folder at <paramref name="path"/>.</summary>
+    /// <summary>The intra-op threads the run at <paramref name="path"/> finished training with (done.json); null before it is done or when not recorded.</summary>
     public static int? ThreadsOf(string path)
     {
         var done = System.IO.Path.Combine(path, "done.json");

@@ -46,38 +46,33 @@ public static class RunScheduler
     /// </summary>
     public static IReadOnlyList<TrainResult> TrainAll(IReadOnlyList<RunRequest> requests, RunOptions options, Action<SeriesProgress>? series = null)
     {
-        TorchRuntime.ResolveDevice(options.Device);   // a bad device is an error now, also when every run would be reused
-        var results = new TrainResult?[requests.Count];
-        var pending = new List<int>();
-        for (int i = 0; i < requests.Count; i++)
-        {
-            var run = RunService.Find(requests[i], options.RunsRoot);
-            if (run.IsComplete) results[i] = RunService.Reuse(run); else pending.Add(i);
-        }
-        int concurrency = Concurrency(requests, pending, options);
-        var estimate = RunEstimate.Of(pending.Select(i => requests[i]).ToList(), options, concurrency);
-        if (pending.Count > 0) options.Log?.Invoke(new RunPlan(requests.Count, pending.Count, concurrency, estimate).ToString());
-        var tracker = new Tracker(requests, pending, results, estimate, series);
-        if (concurrency <= 1)
+        var (finished, pending, plan) = Prepare(requests, options);
+        var results = finished.Select(f => f is null ? null : RunService.Reuse(f)).ToArray();
+        if (pending.Count > 0) options.Log?.Invoke(plan.ToString());
+        var tracker = new Tracker(requests, pending, results, plan.EstimatedSeconds, series);
+        if (plan.Concurrency <= 1)
             foreach (var i in pending)
             {
                 results[i] = RunService.TrainOrReuse(requests[i], options with { Progress = p => { options.Progress?.Invoke(p); tracker.Step(i, p.Step, p.TotalSteps); } });
                 tracker.Completed(i);
             }
         else
-            RunWorkers(requests, pending, results, options, concurrency, tracker);
+            RunWorkers(requests, pending, results, options, plan.Concurrency, tracker);
         tracker.Finish();
         return results.Select(r => r!).ToList();
     }
 
     /// <summary>What <see cref="TrainAll"/> would do, without training or creating anything: runs to train, reused, at once, and the estimate.</summary>
-    public static RunPlan Plan(IReadOnlyList<RunRequest> requests, RunOptions options)
+    public static RunPlan Plan(IReadOnlyList<RunRequest> requests, RunOptions options) => Prepare(requests, options).Plan;
+
+    /// <summary>Each request's finished run (null: to train), the indices to train, and the plan for them.</summary>
+    static (RunDirectory?[] Finished, List<int> Pending, RunPlan Plan) Prepare(IReadOnlyList<RunRequest> requests, RunOptions options)
     {
-        TorchRuntime.ResolveDevice(options.Device);
-        var pending = Enumerable.Range(0, requests.Count)
-            .Where(i => RunDirectory.FindComplete(options.RunsRoot, requests[i].Config, requests[i].Data.Id) is null).ToList();
+        TorchRuntime.ResolveDevice(options.Device);   // a bad device is an error now, also when every run would be reused
+        var finished = requests.Select(r => RunDirectory.FindComplete(options.RunsRoot, r.Config, r.Data.Id)).ToArray();
+        var pending = Enumerable.Range(0, requests.Count).Where(i => finished[i] is null).ToList();
         int concurrency = Concurrency(requests, pending, options);
-        return new RunPlan(requests.Count, pending.Count, concurrency, RunEstimate.Of(pending.Select(i => requests[i]).ToList(), options, concurrency));
+        return (finished, pending, new RunPlan(requests.Count, pending.Count, concurrency, RunEstimate.Of(pending.Select(i => requests[i]).ToList(), options, concurrency)));
     }
 
     static int Concurrency(IReadOnlyList<RunRequest> requests, List<int> pending, RunOptions options)
