@@ -5,6 +5,7 @@ using StagNotebooks.Benchmarks;
 using StagNotebooks.Decoding;
 using StagNotebooks.IO;
 using StagNotebooks.Model;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Cli.Commands;
 
@@ -61,13 +62,25 @@ public sealed class BenchDecodeCommand : ICommand
         var text = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true });
         if (outPath != null) AtomicFile.WriteAllText(outPath, text);
         if (json) { Console.WriteLine(text); return 0; }
+        Print(results, o);
+        return results.All(r => r.TokensEqualSequential != false) ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The results as a console table beside the floor this machine allows each case (<see cref="DecodeFloor"/>, measured
+    /// after the timings so it does not disturb them), then the GPU PREDICTION (assumed constants, not measured).
+    /// </summary>
+    static void Print(IReadOnlyList<DecodeBenchResult> results, DecodeBenchOptions o)
+    {
+        var floor = DecodeFloor.Measure(TorchRuntime.ResolveDevice(o.Device));
         var t = new Table().Border(TableBorder.Rounded);
-        foreach (var col in new[] { "variant", "engine", "prefill ms", "decode ms/token (IQR)", "tokens/s", "× baseline-2h [95%]", "outliers", "= sequential", "calls/step", "weights MB", "self KV MB", "cross KV MB" })
+        foreach (var col in new[] { "variant", "engine", "prefill ms", "decode ms/token (IQR)", "floor ms", "× floor", "tokens/s", "× baseline-2h [95%]", "outliers", "= sequential", "calls/step", "weights MB", "self KV MB", "cross KV MB" })
             t.AddColumn(col);
         foreach (var r in results)
-            t.AddRow(r.Variant, r.EngineName, $"{r.PrefillMs:F2}", $"{r.DecodeMedianMs:F3} ({r.DecodeP25Ms:F3}–{r.DecodeP75Ms:F3})", $"{r.TokensPerSecond:F0}",
+            t.AddRow(r.Variant, r.EngineName, $"{r.PrefillMs:F2}", $"{r.DecodeMedianMs:F3} ({r.DecodeP25Ms:F3}–{r.DecodeP75Ms:F3})", $"{floor.Ms(r):F3}", $"{r.DecodeMedianMs / floor.Ms(r):F2}", $"{r.TokensPerSecond:F0}",
                 r.Noisy ? $"[yellow]{Markup.Escape(r.RatioText)}[/]" : Markup.Escape(r.RatioText), $"{r.Outliers}", r.TokensEqualSequential switch { true => "yes", false => "[red]NO[/]", null => "n/a" }, $"{r.CriticalPathTensors}", $"{r.WeightBytes / 1e6:F1}", $"{r.SelfKvBytes / 1e6:F2}", $"{r.CrossKvBytes / 1e6:F2}");
         AnsiConsole.Write(t);
+        Console.WriteLine($"floor = calls/step × the cost of one call + bytes read ÷ stream bandwidth, measured here: {floor}");
         // A prediction, not a measurement: the measured calls and computed bytes under assumed GPU constants.
         var g = GpuAssumptions.H200;
         double Gpu(DecodeBenchResult r)
@@ -81,7 +94,6 @@ public sealed class BenchDecodeCommand : ICommand
         Console.WriteLine($"PREDICTED on a GPU (not measured; {g.Device}: {g.LaunchUs} µs/call issued, {g.KernelUs} µs/kernel, {g.BandwidthGBs} GB/s, one stream):");
         foreach (var r in results)
             Console.WriteLine($"  {r.Variant,-14} {r.EngineName,-16} {Gpu(r),7:F3} ms/token  ×{Gpu(r) / gpuBase:F2}");
-        return results.All(r => r.TokensEqualSequential != false) ? 0 : 1;
     }
 
     static int[] ParseList(string text, string option) =>
@@ -94,8 +106,8 @@ public sealed class BenchDecodeCommand : ICommand
         var opts = new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
         AtomicFile.WriteAllText(Path.Combine(folder, "cells.json"), JsonSerializer.Serialize(study.Cells, opts));
         AtomicFile.WriteAllText(Path.Combine(folder, "model.json"), JsonSerializer.Serialize(study.Model, opts));
-        AtomicFile.WriteAllText(Path.Combine(folder, "cells.csv"), Csv.From(study.Cells));
-        AtomicFile.WriteAllText(Path.Combine(folder, "predictions.csv"), Csv.From(study.Predictions));
+        AtomicFile.WriteAllText(Path.Combine(folder, "cells.csv"), Reporting.Csv.From(study.Cells));
+        AtomicFile.WriteAllText(Path.Combine(folder, "predictions.csv"), Reporting.Csv.From(study.Predictions));
         var m = study.Model;
         if (json) { Console.WriteLine(JsonSerializer.Serialize(study, opts)); return 0; }
         Console.WriteLine($"roofline: {study.Roofline.BandwidthGBs:F1} GB/s; best achieved in a decode step: {study.Cells.Max(c => c.AchievedGBs):F1} GB/s");

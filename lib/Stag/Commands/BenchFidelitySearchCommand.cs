@@ -5,6 +5,7 @@ using StagNotebooks.IO;
 using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Cli.Commands;
 
@@ -41,7 +42,7 @@ public sealed class BenchFidelitySearchCommand : ICommand
 
         // --tokenizer is the data of budgets that name none (Tokenizer=… in a budget picks its own).
         budgets = budgets.Select(b => b with { Tokenizer = b.Tokenizer ?? tokenizer }).ToList();
-        var data = budgets.Select(b => b.Tokenizer!).Distinct().ToDictionary(t => t, t => Experiments.Data(t, Console.Error.WriteLine));
+        var data = budgets.Select(b => b.Tokenizer!).Distinct().ToDictionary(t => t, t => ExperimentRuns.Data(t, Console.Error.WriteLine));
         int VocabOf(string t) => data[t].Manifest.VocabSize;
         var plan = FidelitySearch.Plan(preset, budgets, seeds, VocabOf);
         double estimate = FidelitySearch.EstimateSeconds(plan, tps);
@@ -55,12 +56,12 @@ public sealed class BenchFidelitySearchCommand : ICommand
         var provenance = Provenance.Of(preset, seeds, "stag bench fidelity-search");   // the commit the models are trained with
         var rows = FidelitySearch.Run(preset, budgets, seeds, VocabOf, (config, variant, tok) =>
         {
-            var r = Experiments.Train(config, variant, data[tok], runs, device: device);
+            var r = ExperimentRuns.Train(config, variant, data[tok], runs, device: device);
             // The run's own training clock (kept across resumes), so a reused run reports what it cost when it trained.
             return (r.BestValLoss ?? double.NaN, r.Metrics.Count > 0 ? r.Metrics[^1].ElapsedSeconds : double.NaN);
         }, Console.WriteLine);
-        FigureWriter.SaveTable(FidelitySearch.Table(rows), output, "budget-gap", provenance);
-        FigureWriter.SaveChart(FidelitySearch.Chart(rows), output, "budget-gap", provenance);
+        FigureWriter.SaveTable(FidelityReport.Table(rows), output, "budget-gap", provenance);
+        FigureWriter.SaveChart(FidelityReport.Chart(rows), output, "budget-gap", provenance);
         var t = new Table().Border(TableBorder.Rounded);
         foreach (var c in new[] { "budget", "shape", "tokens", "h", "2h", "gap", "gap / sd", "resolved" }) t.AddColumn(c);
         foreach (var r in rows)

@@ -3,6 +3,7 @@ using StagNotebooks.IO;
 using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Cli.Commands;
 
@@ -34,17 +35,17 @@ public sealed class BenchLadderCommand : ICommand
         args.RejectUnknown();
         Presets.Config(preset);   // an unknown preset is named before anything else
         Console.WriteLine($"{hs.Count * RegimeLadder.Variants.Count * seeds} models: {string.Join(", ", RegimeLadder.Variants)} at h = {string.Join(", ", hs)}, {seeds} seed(s), preset {preset}");
-        var data = Experiments.DataFor(preset, Console.Error.WriteLine);
+        var data = ExperimentRuns.DataFor(preset, Console.Error.WriteLine);
         if (dry)
         {
-            Console.WriteLine(Experiments.Plan(preset, hs.SelectMany(RegimeLadder.Arms), seeds, data, runs, device, concurrency: concurrency));
+            Console.WriteLine(ExperimentRuns.Plan(preset, hs.SelectMany(RegimeLadder.Arms), seeds, data, runs, device, concurrency: concurrency));
             return 0;
         }
         var provenance = Provenance.Of(preset, seeds, "stag bench ladder");
         var rungs = RegimeLadder.Run(preset, hs, seeds, data, runs, Console.WriteLine, device, concurrency);
-        FigureWriter.SaveTable(RegimeLadder.Table(rungs), output, "ladder", provenance);
-        FigureWriter.SaveChart(RegimeLadder.Chart(rungs), output, "gap-vs-h", provenance);
-        Console.WriteLine(FigureWriter.Markdown(RegimeLadder.Table(rungs)));
+        FigureWriter.SaveTable(LadderReport.Table(rungs), output, "ladder", provenance);
+        FigureWriter.SaveChart(LadderReport.Chart(rungs), output, "gap-vs-h", provenance);
+        Console.WriteLine(FigureWriter.Markdown(LadderReport.Table(rungs)));
         Console.WriteLine($"table and figure: {output}");
         return 0;
     }

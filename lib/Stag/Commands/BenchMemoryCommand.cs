@@ -2,6 +2,7 @@ using System.Text.Json;
 using StagNotebooks.Benchmarks;
 using StagNotebooks.IO;
 using StagNotebooks.Workbench;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Cli.Commands;
 
@@ -31,7 +32,7 @@ public sealed class BenchMemoryCommand : ICommand
         if (every < 1 || every > steps) throw new CliException($"--every {every} must be between 1 and --steps {steps}");
 
         Action<string>? log = json ? null : Console.WriteLine;
-        var data = Experiments.DataFor(preset, Console.Error.WriteLine);
+        var data = ExperimentRuns.DataFor(preset, Console.Error.WriteLine);
         var runs = Path.Combine(Path.GetTempPath(), "stag-bench-memory-" + Guid.NewGuid().ToString("N")[..8]);
         var phases = new List<MemoryPhase>();
         try

@@ -2,6 +2,7 @@ using StagNotebooks.Data;
 using StagNotebooks.IO;
 using StagNotebooks.Notebooks;
 using StagNotebooks.Reporting;
+using StagNotebooks.Training;
 using StagNotebooks.Workbench;
 
 namespace StagNotebooks.Cli.Commands;
@@ -11,9 +12,12 @@ public sealed class ReproduceCommand : ICommand
     public string Name => "reproduce";
     public string Summary => "run the whole notebook series headless: trains (or reuses) every model, writes figures/";
     public string Usage => """
-        stag reproduce [--preset cpu-small] [--seeds 1] [--device auto|cpu|cuda] [-p Name=value ...] [--threads N]
+        stag reproduce [--preset cpu-judge] [--seeds 3] [--quick] [--device auto|cpu|cuda] [-p Name=value ...] [--threads N]
                        [--only 03,07] [--concurrency auto|N] [--in-place]
 
+          With no options: the series that decides, at the judging preset (cpu-judge: h = 2 per stack) with 3 seeds,
+          each arm at the learning rate its sweep chose (figures/lr-sweep/cpu-judge-*/chosen-rates.json) — hours on a
+          laptop's CPU. --quick: the smoke preset with one seed, minutes: it shows the machinery and decides nothing.
           Runs notebooks/00-… to 11-… in order with these parameters (each notebook takes the ones it declares),
           each in its own process on a fresh .NET Interactive kernel, so nothing one notebook held outlives it.
           Trained runs are found in runs/ by config hash and reused, so nothing trains twice; an interrupted
@@ -32,26 +36,40 @@ public sealed class ReproduceCommand : ICommand
           notebooks are re-executed; `stag notebook check` then tells whether they are complete and current.
         """;
 
-    public IEnumerable<string> Switches => ["in-place"];
+    public IEnumerable<string> Switches => ["in-place", "quick"];
+
+    /// <summary>The notebooks' parameters: the judging preset with 3 seeds, or with --quick smoke with one; --preset, --seeds, --device and -p override.</summary>
+    static Dictionary<string, string> SeriesParameters(CommandLine args)
+    {
+        bool quick = args.Flag("quick");
+        var seeds = args.GetInt("seeds", quick ? 1 : 3).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var parameters = new Dictionary<string, string>
+        {
+            ["Preset"] = args.Get("preset", quick ? "smoke" : Presets.Judging),
+            ["Seeds"] = seeds,
+            ["SynthSeeds"] = seeds,   // notebook 11's seeds (its presets are its own)
+            ["Device"] = args.Get("device", "auto"),
+        };
+        if (quick) parameters["SynthPreset"] = "synth-smoke";
+        foreach (var (k, v) in NotebookRunCommand.Parameters(args)) parameters[k] = v;
+        return parameters;
+    }
 
     public int Run(CommandLine args)
     {
-        var parameters = new Dictionary<string, string>
-        {
-            ["Preset"] = args.Get("preset", "cpu-small"),
-            ["Seeds"] = args.GetInt("seeds", 1).ToString(),
-            ["SynthSeeds"] = args.GetInt("seeds", 1).ToString(),   // notebook 11's seeds (its presets are its own)
-            ["Device"] = args.Get("device", "auto"),
-        };
-        foreach (var (k, v) in NotebookRunCommand.Parameters(args)) parameters[k] = v;
+        var parameters = SeriesParameters(args);
         var threads = args.Has("threads") ? args.GetInt("threads", 0).ToString() : null;
         var only = args.All("only");
         var concurrency = CommonOptions.Concurrency(args) is int n and > 0 ? n.ToString() : "auto";   // to each notebook's process
         var inPlace = args.Flag("in-place");
         args.RejectUnknown();
         string seriesLeaf;
-        try { seriesLeaf = FigureFolder.Leaf(parameters["Preset"], int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture)); }
+        int seeds = int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture);
+        try { seriesLeaf = FigureFolder.Leaf(parameters["Preset"], seeds); }
         catch (ArgumentException e) { throw new CliException($"--preset/--seeds: {e.Message}"); }
+        Console.WriteLine(seeds < 2
+            ? $"preset {parameters["Preset"]}, 1 seed: this run shows the machinery and decides nothing (a verdict needs seeds to have an interval)"
+            : $"preset {parameters["Preset"]}, {seeds} seeds: each notebook prints what it will train and about how long before it trains");
         var output = Path.Combine(RepoPaths.Figures, "notebooks");
         Directory.CreateDirectory(output);
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -4,6 +4,7 @@ using StagNotebooks.Data;
 using StagNotebooks.Runtime;
 using StagNotebooks.Training;
 using TorchSharp;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Cli.Commands;
 

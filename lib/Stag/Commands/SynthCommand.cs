@@ -7,6 +7,7 @@ using StagNotebooks.Evaluation.Synthetic;
 using StagNotebooks.IO;
 using StagNotebooks.Reporting;
 using StagNotebooks.Runtime;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Cli.Commands;
 
@@ -46,9 +47,9 @@ public sealed class SynthCommand : ICommand
         var provenance = Provenance.Of(preset, seeds, "stag synth");   // the commit the models are trained with
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var results = SyntheticBench.RunAll(tasks, variants, seeds, preset, runs, device, evalBatches, sets, Console.WriteLine);
-        var table = SyntheticBench.Table(results);
-        var matrix = SyntheticBench.Matrix(results);
-        var verdicts = Verdicts.Table(SyntheticBench.Verdicts(results));
+        var table = SyntheticReport.Table(results);
+        var matrix = SyntheticReport.Matrix(results);
+        var verdicts = VerdictTable.Of(SyntheticBench.Verdicts(results));
         FigureWriter.SaveTable(table, output, "accuracy", provenance);
         FigureWriter.SaveTable(matrix, output, "matrix", provenance);
         FigureWriter.SaveTable(verdicts, output, "verdicts", provenance);

@@ -2,6 +2,7 @@ using Spectre.Console;
 using StagNotebooks.Model;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Cli.Commands;
 
@@ -35,8 +36,8 @@ public sealed class TrainCommand : ICommand
         CommonOptions.ApplyThreads(args);
         args.RejectUnknown();
 
-        var data = Experiments.Data(tokenizer, Console.Error.WriteLine);   // stdout stays clean for --print-config
-        var config = Experiments.Config(preset, variant, data, seed, sets);
+        var data = ExperimentRuns.Data(tokenizer, Console.Error.WriteLine);   // stdout stays clean for --print-config
+        var config = ExperimentRuns.Config(preset, variant, data, seed, sets);
         if (printOnly) { Console.WriteLine(config.ToJson()); return 0; }
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("stopping after this step; run the same command to resume"); };
@@ -46,7 +47,7 @@ public sealed class TrainCommand : ICommand
             .Start(ctx =>
             {
                 var task = ctx.AddTask($"{preset} {variant}", maxValue: config.TotalSteps);
-                result = Experiments.Train(config, variant, data, runs, p =>
+                result = ExperimentRuns.Train(config, variant, data, runs, p =>
                 {
                     task.Value = p.Step;
                     var m = p.Metrics;

@@ -38,15 +38,7 @@ public sealed class BpeTrainer
     public BpeTrainer Train(IEnumerable<string> texts, int vocabSize)
     {
         if (vocabSize < 258) throw new ArgumentException($"vocabulary size {vocabSize} is below 258 (256 bytes, one merge, end-of-text)");
-        // Word frequencies over pre-tokenised pieces.
-        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var text in texts)
-            foreach (Match m in PreTokenizer.Matches(text))
-            {
-                var w = Spell(m.Value);
-                counts[w] = counts.GetValueOrDefault(w) + 1;
-            }
-        var words = counts.Select(kv => (Symbols: kv.Key.Select(c => c.ToString()).ToList(), Count: kv.Value)).ToList();
+        var words = WordCounts(texts).Select(kv => (Symbols: kv.Key.Select(c => c.ToString()).ToList(), Count: kv.Value)).ToList();
 
         // Pair counts and, for each pair, the words it occurs in: a merge only revisits those words.
         var pairCounts = new Dictionary<(string, string), long>();
@@ -68,11 +60,7 @@ public sealed class BpeTrainer
         int target = vocabSize - 256 - 1;
         while (merges.Count < target)
         {
-            // Most frequent pair; ties broken by the pair itself so training is deterministic.
-            (string, string) best = default; long bestCount = 0;
-            foreach (var (p, c) in pairCounts)
-                if (c > bestCount || (c == bestCount && c > 0 && string.CompareOrdinal(p.Item1 + "\u0000" + p.Item2, best.Item1 + "\u0000" + best.Item2) < 0))
-                { best = p; bestCount = c; }
+            var (best, bestCount) = MostFrequent(pairCounts);
             if (bestCount <= 1) break;   // nothing left worth merging
             merges.Add(best);
             string joined = best.Item1 + best.Item2;
@@ -94,6 +82,29 @@ public sealed class BpeTrainer
         vocab[EndOfText] = vocab.Count;
         Merges = merges; Vocab = vocab;
         return this;
+    }
+
+    /// <summary>Word frequencies over pre-tokenised pieces, each spelled in the byte alphabet.</summary>
+    static Dictionary<string, long> WordCounts(IEnumerable<string> texts)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var text in texts)
+            foreach (Match m in PreTokenizer.Matches(text))
+            {
+                var w = Spell(m.Value);
+                counts[w] = counts.GetValueOrDefault(w) + 1;
+            }
+        return counts;
+    }
+
+    /// <summary>The most frequent pair; ties broken by the pair itself so training is deterministic.</summary>
+    static ((string, string) Pair, long Count) MostFrequent(Dictionary<(string, string), long> pairCounts)
+    {
+        (string, string) best = default; long bestCount = 0;
+        foreach (var (p, c) in pairCounts)
+            if (c > bestCount || (c == bestCount && c > 0 && string.CompareOrdinal(p.Item1 + "\u0000" + p.Item2, best.Item1 + "\u0000" + best.Item2) < 0))
+            { best = p; bestCount = c; }
+        return (best, bestCount);
     }
 
     /// <summary>Writes vocab.json and merges.txt (GPT-2 layout) into <paramref name="folder"/>, atomically.</summary>

@@ -64,75 +64,86 @@ public sealed class PackedDataset
         var tok = TokenizerFactory.Create(tokenizer);
         var sources = splits.ToDictionary(kv => kv.Key, kv => PileReader.ExpandGlobs(kv.Value).Select(Describe).ToList());
         var manifestPath = Path.Combine(folder, "manifest.json");
-        if (File.Exists(manifestPath))
+        if (File.Exists(manifestPath) && CacheHit(folder, tokenizer, tok, sources, strict) is { } old)
         {
-            try
-            {
-                var old = Load(folder);
-                bool same = old.Manifest.Version == ManifestVersion && old.Manifest.Tokenizer == tokenizer && old.Manifest.VocabSize == tok.VocabSize
-                    && old.Manifest.Splits.Count == sources.Count
-                    && sources.All(kv => old.Manifest.Splits.TryGetValue(kv.Key, out var s) && s.Sources.SequenceEqual(kv.Value)
-                                         && File.Exists(Path.Combine(folder, s.File))
-                                         && (s.Rejects is null || File.Exists(Path.Combine(folder, s.Rejects))))
-                    && !(strict && old.Manifest.Splits.Values.Any(s => s.BadLines > 0));
-                if (same)
-                {
-                    log?.Invoke($"cache hit: {folder} is up to date ({tokenizer})");
-                    foreach (var (split, s) in old.Manifest.Splits.Where(s => s.Value.Rejects is not null))
-                        log?.Invoke($"{split}: {s.BadLines} bad line(s), every one listed in {Path.Combine(folder, s.Rejects!)}");
-                    return old;
-                }
-            }
-            catch (InvalidDataException) { /* a damaged manifest is rebuilt */ }
+            log?.Invoke($"cache hit: {folder} is up to date ({tokenizer})");
+            foreach (var (split, s) in old.Manifest.Splits.Where(s => s.Value.Rejects is not null))
+                log?.Invoke($"{split}: {s.BadLines} bad line(s), every one listed in {Path.Combine(folder, s.Rejects!)}");
+            return old;
         }
-
-        var manifests = new Dictionary<string, SplitManifest>();
-        foreach (var (split, files) in sources)
-        {
-            var rejectsName = $"{split}.rejects.jsonl";
-            using var rejects = new RejectsFile(Path.Combine(folder, rejectsName));
-            var reader = new PileReader(files.Select(f => f.Path), strict, subsets, rejects.Add);
-            var counts = new Dictionary<string, (long Docs, long Bytes, long Tokens)>();
-            var tokens = new List<int>();
-            var encoded = reader.Read()
-                .AsParallel().AsOrdered().WithDegreeOfParallelism(threads ?? Environment.ProcessorCount)
-                .Select(r => (r.Subset, Bytes: (long)Encoding.UTF8.GetByteCount(r.Text), Ids: Encode(tok, r)));
-            try
-            {
-                foreach (var (subset, bytes, ids) in encoded)
-                {
-                    tokens.AddRange(ids);
-                    tokens.Add(tok.EndOfText);
-                    var c = counts.GetValueOrDefault(subset);
-                    counts[subset] = (c.Docs + 1, c.Bytes + bytes, c.Tokens + ids.Count + 1);
-                }
-            }
-            catch (AggregateException e)
-            {
-                // PLINQ wraps what the reader (strict mode) or the tokenizer threw: rethrow the error itself, which names the line.
-                var inner = e.Flatten().InnerExceptions;
-                ExceptionDispatchInfo.Throw(inner.FirstOrDefault(x => x is PileFormatException) ?? inner[0]);
-            }
-            if (reader.Damaged is { } damaged)
-                throw new InvalidDataException($"{damaged}: the shard is damaged (records after this point were not read); restore or re-download it");
-            var rejectsPath = rejects.Complete();
-            var badLines = rejectsPath is null ? "" : $"; every one listed in {rejectsPath}";
-            if (tokens.Count == 0)
-                throw new InvalidDataException($"split {split}: no documents in {string.Join(", ", files.Select(f => f.Path))} ({(subsets is null ? "" : "after the subset filter; ")}{reader.Summary}{badLines})");
-            var file = $"{split}.bin";
-            Directory.CreateDirectory(folder);
-            TokenFile.Write(Path.Combine(folder, file), tokens, tok.VocabSize, tok.EndOfText);
-            long docs = counts.Values.Sum(c => c.Docs), totalBytes = counts.Values.Sum(c => c.Bytes);
-            manifests[split] = new SplitManifest(file, files, docs, totalBytes, tokens.Count, reader.BadLineCount,
-                tokens.Count == 0 ? double.NaN : (double)totalBytes / tokens.Count,
-                counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => new SubsetCounts(kv.Value.Docs, kv.Value.Bytes, kv.Value.Tokens)),
-                rejectsPath is null ? null : rejectsName);
-            log?.Invoke($"{split}: {docs} documents, {totalBytes:N0} bytes → {tokens.Count:N0} tokens ({(double)totalBytes / Math.Max(1, tokens.Count):F2} bytes/token); {reader.Summary}{badLines}");
-            foreach (var line in reader.ExampleLines()) log?.Invoke(line);
-        }
+        var manifests = sources.ToDictionary(kv => kv.Key, kv => PackSplit(kv.Key, kv.Value, folder, tok, strict, subsets, threads, log));
         var manifest = new DatasetManifest(ManifestVersion, tokenizer, tok.VocabSize, tok.EndOfText, tok.VocabSize <= 65536 ? 2 : 4, manifests);
         AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
         return new PackedDataset(folder, manifest);
+    }
+
+    /// <summary>The packed data in <paramref name="folder"/> when it was made from these sources with this tokenizer (and its files are there); else null.</summary>
+    static PackedDataset? CacheHit(string folder, string tokenizer, TokenizerInfo tok, Dictionary<string, List<SourceFile>> sources, bool strict)
+    {
+        try
+        {
+            var old = Load(folder);
+            bool same = old.Manifest.Version == ManifestVersion && old.Manifest.Tokenizer == tokenizer && old.Manifest.VocabSize == tok.VocabSize
+                && old.Manifest.Splits.Count == sources.Count
+                && sources.All(kv => old.Manifest.Splits.TryGetValue(kv.Key, out var s) && s.Sources.SequenceEqual(kv.Value)
+                                     && File.Exists(Path.Combine(folder, s.File))
+                                     && (s.Rejects is null || File.Exists(Path.Combine(folder, s.Rejects))))
+                && !(strict && old.Manifest.Splits.Values.Any(s => s.BadLines > 0));
+            return same ? old : null;
+        }
+        catch (InvalidDataException) { return null; }   // a damaged manifest is rebuilt
+    }
+
+    /// <summary>Reads, tokenizes and writes one split (&lt;split&gt;.bin, its rejects file when a line was bad); its manifest entry.</summary>
+    static SplitManifest PackSplit(string split, List<SourceFile> files, string folder, TokenizerInfo tok, bool strict, IEnumerable<string>? subsets,
+                                   int? threads, Action<string>? log)
+    {
+        var rejectsName = $"{split}.rejects.jsonl";
+        using var rejects = new RejectsFile(Path.Combine(folder, rejectsName));
+        var reader = new PileReader(files.Select(f => f.Path), strict, subsets, rejects.Add);
+        var (tokens, counts) = Tokenize(reader, tok, threads);
+        if (reader.Damaged is { } damaged)
+            throw new InvalidDataException($"{damaged}: the shard is damaged (records after this point were not read); restore or re-download it");
+        var rejectsPath = rejects.Complete();
+        var badLines = rejectsPath is null ? "" : $"; every one listed in {rejectsPath}";
+        if (tokens.Count == 0)
+            throw new InvalidDataException($"split {split}: no documents in {string.Join(", ", files.Select(f => f.Path))} ({(subsets is null ? "" : "after the subset filter; ")}{reader.Summary}{badLines})");
+        var file = $"{split}.bin";
+        Directory.CreateDirectory(folder);
+        TokenFile.Write(Path.Combine(folder, file), tokens, tok.VocabSize, tok.EndOfText);
+        long docs = counts.Values.Sum(c => c.Docs), totalBytes = counts.Values.Sum(c => c.Bytes);
+        log?.Invoke($"{split}: {docs} documents, {totalBytes:N0} bytes → {tokens.Count:N0} tokens ({(double)totalBytes / Math.Max(1, tokens.Count):F2} bytes/token); {reader.Summary}{badLines}");
+        foreach (var line in reader.ExampleLines()) log?.Invoke(line);
+        return new SplitManifest(file, files, docs, totalBytes, tokens.Count, reader.BadLineCount, (double)totalBytes / tokens.Count,
+            counts.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => new SubsetCounts(kv.Value.Docs, kv.Value.Bytes, kv.Value.Tokens)),
+            rejectsPath is null ? null : rejectsName);
+    }
+
+    /// <summary>Every record's ids followed by end-of-text, in order (tokenized in parallel), and documents, bytes and tokens per subset.</summary>
+    static (List<int> Tokens, Dictionary<string, (long Docs, long Bytes, long Tokens)> Counts) Tokenize(PileReader reader, TokenizerInfo tok, int? threads)
+    {
+        var counts = new Dictionary<string, (long Docs, long Bytes, long Tokens)>();
+        var tokens = new List<int>();
+        var encoded = reader.Read()
+            .AsParallel().AsOrdered().WithDegreeOfParallelism(threads ?? Environment.ProcessorCount)
+            .Select(r => (r.Subset, Bytes: (long)Encoding.UTF8.GetByteCount(r.Text), Ids: Encode(tok, r)));
+        try
+        {
+            foreach (var (subset, bytes, ids) in encoded)
+            {
+                tokens.AddRange(ids);
+                tokens.Add(tok.EndOfText);
+                var c = counts.GetValueOrDefault(subset);
+                counts[subset] = (c.Docs + 1, c.Bytes + bytes, c.Tokens + ids.Count + 1);
+            }
+        }
+        catch (AggregateException e)
+        {
+            // PLINQ wraps what the reader (strict mode) or the tokenizer threw: rethrow the error itself, which names the line.
+            var inner = e.Flatten().InnerExceptions;
+            ExceptionDispatchInfo.Throw(inner.FirstOrDefault(x => x is PileFormatException) ?? inner[0]);
+        }
+        return (tokens, counts);
     }
 
     /// <summary>Encodes one document, refusing an id outside the vocabulary by naming the document's file and line.</summary>

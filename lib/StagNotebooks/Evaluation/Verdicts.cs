@@ -196,33 +196,6 @@ public static class Verdicts
         return adjusted;
     }
 
-    /// <summary>The columns every verdicts table has, in order (what the claims roll-up reads back).</summary>
-    public static readonly string[] Columns =
-        { "claim", "metric", "measured (mean ± sd)", "seeds", "pairing", "difference", "95% interval", "p", "correction", "p corrected", "verdict", "why" };
-
-    /// <summary>
-    /// One row per claim, judged as one family (<paramref name="correction"/> over these claims): the claim, arms
-    /// (mean ± sd), seeds, the deciding difference (positive = the paper's direction) with its interval, p before and
-    /// after correction, the label and why.
-    /// </summary>
-    public static DataFrame Table(IEnumerable<VerdictResult> results, Correction correction = Correction.Holm)
-    {
-        var rows = Correct(results.ToList(), correction);
-        return new DataFrame(
-            new StringDataFrameColumn(Columns[0], rows.Select(r => r.Claim.Text)),
-            new StringDataFrameColumn(Columns[1], rows.Select(r => $"{r.Claim.Metric} ({(r.Claim.Better == Better.Lower ? "lower" : "higher")} better)")),
-            new StringDataFrameColumn(Columns[2], rows.Select(r => string.Join("; ", r.Arms))),
-            new Int32DataFrameColumn(Columns[3], rows.Select(r => r.Seeds)),
-            new StringDataFrameColumn(Columns[4], rows.Select(r => r.Deciding.Pairing.ToString().ToLowerInvariant())),
-            new StringDataFrameColumn(Columns[5], rows.Select(r => Signed(r.Difference))),
-            new StringDataFrameColumn(Columns[6], rows.Select(r => Interval(r.Deciding))),
-            new StringDataFrameColumn(Columns[7], rows.Select(r => PValue(r.P))),
-            new StringDataFrameColumn(Columns[8], rows.Select(r => r.CorrectionUsed)),
-            new StringDataFrameColumn(Columns[9], rows.Select(r => PValue(r.PCorrected))),
-            new StringDataFrameColumn(Columns[10], rows.Select(r => r.Label.ToString())),
-            new StringDataFrameColumn(Columns[11], rows.Select(r => r.Reason)));
-    }
-
     // Numbers for reading: 3 significant digits, no exponent for ordinary magnitudes (one definition: IO/NumberText).
     internal static string Number(double x, int digits = 3) => IO.NumberText.Significant(x, digits);
 

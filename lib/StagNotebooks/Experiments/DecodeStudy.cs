@@ -1,8 +1,9 @@
-using StagNotebooks.Runtime;
+using StagNotebooks.Benchmarks;
 using StagNotebooks.Decoding;
+using StagNotebooks.Runtime;
 using StagNotebooks.Model;
 
-namespace StagNotebooks.Benchmarks;
+namespace StagNotebooks.Experiments;
 
 public sealed record DecodeStudyOptions
 {
@@ -17,6 +18,9 @@ public sealed record DecodeStudyOptions
 
 /// <summary>Predicted decode time of StagFormer 2×h (parallel engine) over the 2h-layer baseline at one batch and context.</summary>
 public sealed record SpeedupPrediction(int Batch, int Context, double BaselineMs, double StaggeredMs, double Ratio);
+
+/// <summary>One method decoding at the largest batch whose weights and caches fit a memory budget: its tokens/s and the memory it uses.</summary>
+public sealed record EqualMemoryRow(string Method, int Batch, double TokensPerSecond, double MemoryMB);
 
 public sealed record DecodeStudyResult(IReadOnlyList<DecodeBenchResult> Cells, LatencyModel Model, IReadOnlyList<SpeedupPrediction> Predictions, Roofline Roofline);
 
@@ -80,5 +84,25 @@ public static class DecodeStudy
                 list.Add(new SpeedupPrediction(batch, context, b, s, s / b));
             }
         return list;
+    }
+
+    /// <summary>
+    /// Throughput at equal memory: the budget is what <paramref name="budgetVariant"/> needs at batch
+    /// <paramref name="budgetBatch"/> and <paramref name="context"/>; every method decodes at the largest batch (≤ 256)
+    /// whose weights and caches fit it (<see cref="MemoryReport.For"/>), <paramref name="steps"/> timed steps after 2 of warm-up.
+    /// </summary>
+    public static IReadOnlyList<EqualMemoryRow> EqualMemory(StagFormerConfig shape, IEnumerable<(string Variant, EngineKind Engine)> methods, int context, int steps,
+                                                            string budgetVariant = "baseline-2h", int budgetBatch = 8, string device = "cpu")
+    {
+        StagFormerConfig V(string v) => ModelVariants.Apply(shape, v);
+        long budget = MemoryReport.For(V(budgetVariant), budgetBatch, context).TotalBytes;
+        return methods.Select(m =>
+        {
+            var c = V(m.Variant);
+            int batch = Enumerable.Range(1, 256).Where(b => MemoryReport.For(c, b, context).TotalBytes <= budget).DefaultIfEmpty(1).Max();
+            var r = DecodeBenchmark.Run(new[] { new DecodeBenchCase(m.Variant, c, m.Engine) },
+                new DecodeBenchOptions { Batch = batch, Steps = steps, PromptLength = 16, Warmup = 2, Device = device })[0];
+            return new EqualMemoryRow($"{m.Variant} {m.Engine.Name()}", batch, r.TokensPerSecond, MemoryReport.For(c, batch, context).TotalBytes / 1e6);
+        }).ToList();
     }
 }

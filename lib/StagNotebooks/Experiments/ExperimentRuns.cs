@@ -1,20 +1,18 @@
-using StagNotebooks.Benchmarks;
 using StagNotebooks.Data;
 using StagNotebooks.IO;
 using StagNotebooks.Model;
-using StagNotebooks.Reporting;
 using StagNotebooks.Runtime;
 using StagNotebooks.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace StagNotebooks.Workbench;
+namespace StagNotebooks.Experiments;
 
 /// <summary>
-/// The calls the notebooks and `stag train` / `stag reproduce` share: the bundled data, a preset turned into a
+/// The runs of an experiment: the calls the notebooks and `stag train` / `stag reproduce` share: the bundled data, a preset turned into a
 /// variant, and training that reuses a finished run with the same config and data instead of training twice.
 /// </summary>
-public static class Experiments
+public static class ExperimentRuns
 {
     /// <summary>The bundled corpus packed with <paramref name="tokenizer"/> (cached in data/packed).</summary>
     public static PackedDataset Data(string tokenizer = "brown-bpe", Action<string>? log = null) => PackedDataset.PrepareBundled(tokenizer, log);
@@ -53,11 +51,12 @@ public static class Experiments
     /// </summary>
     /// <exception cref="ArgumentException">an unknown or unavailable <paramref name="device"/>, named, before anything is trained or reused</exception>
     /// <param name="firstSeed">the first seed (then firstSeed + 1, …): 1 for the judged series; a sweep uses held-out seeds</param>
+    /// <param name="tuned">each arm's own peak rate (<see cref="TunedRates"/>, from the preset's learning-rate sweep); null: the preset's rate for every arm</param>
     public static IReadOnlyList<Trained> TrainAll(string preset, IEnumerable<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot = null, Action<string>? log = null,
-                                                  string device = "auto", int firstSeed = 1, int concurrency = 1)
+                                                  string device = "auto", int firstSeed = 1, int concurrency = 1, TunedRates? tuned = null)
     {
         var armList = arms.ToList();
-        var (requests, options) = Requests(preset, armList, seeds, data, runsRoot, log, device, firstSeed, concurrency);
+        var (requests, options) = Requests(preset, armList, seeds, data, runsRoot, log, device, firstSeed, concurrency, tuned);
         var live = log is null ? null : new LiveProgress(Console.Out);   // one live line in the notebook or terminal for the whole list
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var results = RunScheduler.TrainAll(requests, options, p => live?.Report(p.ToString()));
@@ -67,17 +66,18 @@ public static class Experiments
         return armList.Select((arm, a) => new Trained(arm.Label, results.Skip(a * seeds).Take(seeds).ToList())).ToList();
     }
 
-    /// <summary>What <see cref="TrainAll(string, IEnumerable{TrainingArm}, int, PackedDataset, string?, Action{string}?, string, int, int)"/> would train, and about how long it would take, without training anything.</summary>
+    /// <summary>What <see cref="TrainAll(string, IEnumerable{TrainingArm}, int, PackedDataset, string?, Action{string}?, string, int, int, TunedRates?)"/> would train, and about how long it would take, without training anything.</summary>
     public static RunPlan Plan(string preset, IEnumerable<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot = null,
-                               string device = "auto", int firstSeed = 1, int concurrency = 1)
+                               string device = "auto", int firstSeed = 1, int concurrency = 1, TunedRates? tuned = null)
     {
-        var (requests, options) = Requests(preset, arms.ToList(), seeds, data, runsRoot, null, device, firstSeed, concurrency);
+        var (requests, options) = Requests(preset, arms.ToList(), seeds, data, runsRoot, null, device, firstSeed, concurrency, tuned);
         return RunScheduler.Plan(requests, options);
     }
 
     static (List<RunRequest>, RunOptions) Requests(string preset, List<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot, Action<string>? log,
-                                                   string device, int firstSeed, int concurrency)
+                                                   string device, int firstSeed, int concurrency, TunedRates? tuned)
     {
+        if (tuned != null) arms = arms.Select(a => tuned.Apply(Presets.Config(preset), a)).ToList();
         var requests = arms.SelectMany(arm => Enumerable.Range(firstSeed, seeds).Select(s =>
             new RunRequest(Config(preset, arm.Variant, data.Manifest.VocabSize, seed: s, overrides: arm.Overrides, h: arm.H), arm.Label, new PackedRunData(data)))).ToList();
         var root = runsRoot ?? RepoPaths.Runs;

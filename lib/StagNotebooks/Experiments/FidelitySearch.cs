@@ -1,11 +1,9 @@
 using System.Globalization;
-using Microsoft.Data.Analysis;
 using StagNotebooks.Evaluation;
 using StagNotebooks.Model;
-using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 
-namespace StagNotebooks.Workbench;
+namespace StagNotebooks.Experiments;
 
 /// <summary>
 /// One budget of the search: a name, the overrides it applies to the base preset, and the tokenizer of its data
@@ -36,7 +34,7 @@ public sealed record FidelityRow(string Budget, string Shape, int Steps, long To
 /// <summary>
 /// The budget search of issue 15: the cheapest CPU budget and shape at which doubling the depth (baseline 2h vs h) is
 /// resolved by at least <see cref="RequiredResolution"/> pooled seed sd of best validation loss. Every budget trains
-/// both baselines for every seed through a caller-supplied trainer (the command passes <see cref="Experiments.Train"/>).
+/// both baselines for every seed through a caller-supplied trainer (the command passes <see cref="ExperimentRuns.Train"/>).
 /// </summary>
 public static class FidelitySearch
 {
@@ -70,9 +68,9 @@ public static class FidelitySearch
         if (seeds < 2) throw new ArgumentException($"the search needs at least 2 seeds for a standard deviation (got {seeds})");
         return budgets.SelectMany(b => Arms.SelectMany(v => Enumerable.Range(1, seeds).Select(s =>
         {
-            // Experiments.Config names the preset in the config, so the budget that equals the preset shares its runs
+            // ExperimentRuns.Config names the preset in the config, so the budget that equals the preset shares its runs
             // with `stag train`/`stag reproduce` at that preset (a run's id is its config).
-            var overridden = Experiments.Config(preset, v, vocabOf(b.TokenizerFor(preset)), s, b.Overrides);
+            var overridden = ExperimentRuns.Config(preset, v, vocabOf(b.TokenizerFor(preset)), s, b.Overrides);
             // Model overrides apply after the variant: baseline-2h must stay twice baseline-h.
             if (v == "baseline-2h" && b.Overrides.Any(o => o.StartsWith("Model.LayersPerStack", StringComparison.Ordinal)))
                 overridden = overridden with { Model = overridden.Model with { LayersPerStack = 2 * overridden.Model.LayersPerStack } };
@@ -124,29 +122,4 @@ public static class FidelitySearch
     /// </summary>
     public static FidelityRow? Cheapest(IEnumerable<FidelityRow> rows) =>
         rows.Where(r => r.Resolved).OrderBy(r => r.SecondsPerModel).ThenBy(r => r.TokensPerModel).FirstOrDefault();
-
-    public static DataFrame Table(IReadOnlyList<FidelityRow> rows) => new(
-        new StringDataFrameColumn("budget", rows.Select(r => r.Budget)),
-        new StringDataFrameColumn("shape", rows.Select(r => r.Shape)),
-        new Int32DataFrameColumn("steps", rows.Select(r => r.Steps)),
-        new Int64DataFrameColumn("tokens per model", rows.Select(r => r.TokensPerModel)),
-        new DoubleDataFrameColumn("baseline h loss", rows.Select(r => r.H.Mean)),
-        new DoubleDataFrameColumn("h ± sd", rows.Select(r => r.H.Sd)),
-        new DoubleDataFrameColumn("baseline 2h loss", rows.Select(r => r.TwoH.Mean)),
-        new DoubleDataFrameColumn("2h ± sd", rows.Select(r => r.TwoH.Sd)),
-        new DoubleDataFrameColumn("gap (h − 2h)", rows.Select(r => r.Gap)),
-        new DoubleDataFrameColumn("pooled sd", rows.Select(r => r.PooledSd)),
-        new DoubleDataFrameColumn("gap / sd", rows.Select(r => r.Resolution)),
-        new BooleanDataFrameColumn($"resolved (≥ {RequiredResolution} sd)", rows.Select(r => r.Resolved)),
-        new DoubleDataFrameColumn("s per model", rows.Select(r => r.SecondsPerModel)),
-        new Int32DataFrameColumn("seeds", rows.Select(r => r.H.Seeds)));
-
-    /// <summary>Bars: the gap per budget with its pooled sd, beside the 5 sd bar it has to clear.</summary>
-    public static Figure Chart(IReadOnlyList<FidelityRow> rows) =>
-        Charts.Bars($"Depth resolved? baseline h − 2h best validation loss per budget (bar to clear: {RequiredResolution} pooled sd)",
-            "budget", "nats/token", rows.Select(r => $"{r.Budget} ({r.TokensPerModel / 1e6:F1}M tok)").ToList(), new (string, IReadOnlyList<double>, IReadOnlyList<double>?)[]
-            {
-                ("gap h − 2h (± pooled sd)", rows.Select(r => r.Gap).ToList(), rows.Select(r => double.IsNaN(r.PooledSd) ? 0 : r.PooledSd).ToList()),
-                ($"{RequiredResolution} × pooled sd", rows.Select(r => RequiredResolution * (double.IsNaN(r.PooledSd) ? 0 : r.PooledSd)).ToList(), null),
-            });
 }

@@ -1,11 +1,9 @@
 using System.Globalization;
-using Microsoft.Data.Analysis;
 using StagNotebooks.Data;
 using StagNotebooks.Evaluation;
-using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 
-namespace StagNotebooks.Workbench;
+namespace StagNotebooks.Experiments;
 
 /// <summary>One (variant, peak learning rate) cell of a sweep: its runs, one per held-out seed.</summary>
 public sealed record SweepCell(string Variant, double LearningRate, Trained Runs)
@@ -51,7 +49,7 @@ public static class LearningRateSweep
         if (seeds < 2) throw new ArgumentException($"a sweep needs at least 2 seeds to tell rates apart (got {seeds})");
         var grid = variants.SelectMany(v => rs.Select(r => (Variant: v, Rate: r))).ToList();
         // One list for the scheduler: its estimate covers the whole sweep, and runs of any cells train side by side.
-        var trained = Experiments.TrainAll(preset, grid.Select(g => Arm(preset, g.Variant, g.Rate)), seeds, data, runsRoot, log, device,
+        var trained = ExperimentRuns.TrainAll(preset, grid.Select(g => Arm(preset, g.Variant, g.Rate)), seeds, data, runsRoot, log, device,
                                            firstSeed: FirstSeed, concurrency: concurrency);
         return grid.Zip(trained, (g, t) => new SweepCell(g.Variant, g.Rate, t)).ToList();
     }
@@ -59,21 +57,4 @@ public static class LearningRateSweep
     /// <summary>Each variant's rate with the lowest mean best validation loss.</summary>
     public static IReadOnlyDictionary<string, double> Best(IReadOnlyList<SweepCell> cells) =>
         cells.GroupBy(c => c.Variant).ToDictionary(g => g.Key, g => g.OrderBy(c => c.Loss.Mean).First().LearningRate);
-
-    /// <summary>Best validation loss against the peak rate (log axis), one line per variant, sd over seeds as error bars.</summary>
-    public static Figure Chart(IReadOnlyList<SweepCell> cells) =>
-        Charts.Lines($"Learning-rate sweep (held-out seeds from {FirstSeed})", "peak learning rate", "best validation loss (nats/token)",
-            cells.GroupBy(c => c.Variant).Select(g => new Series(g.Key, g.Select(c => c.LearningRate).ToList(), g.Select(c => c.Loss.Mean).ToList(),
-                g.Select(c => double.IsNaN(c.Loss.Sd) ? 0 : c.Loss.Sd).ToList(), "lines+markers", ErrorBars: true)), logX: true);
-
-    public static DataFrame Table(IReadOnlyList<SweepCell> cells)
-    {
-        var best = Best(cells);
-        return new DataFrame(
-            new StringDataFrameColumn("variant", cells.Select(c => c.Variant)),
-            new StringDataFrameColumn("peak learning rate", cells.Select(c => c.LearningRate.ToString("G3", CultureInfo.InvariantCulture))),
-            new StringDataFrameColumn("best val loss (mean ± sd)", cells.Select(c => $"{Verdicts.Number(c.Loss.Mean)}{(double.IsNaN(c.Loss.Sd) ? "" : $" ± {Verdicts.Number(c.Loss.Sd, 2)}")}")),
-            new Int32DataFrameColumn("seeds", cells.Select(c => c.Loss.Seeds)),
-            new StringDataFrameColumn("chosen", cells.Select(c => best[c.Variant] == c.LearningRate ? "yes" : "")));
-    }
 }

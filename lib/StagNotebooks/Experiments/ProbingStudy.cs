@@ -1,10 +1,11 @@
+using StagNotebooks.Data;
 using StagNotebooks.Model;
 using StagNotebooks.Probing;
 using StagNotebooks.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace StagNotebooks.Workbench;
+namespace StagNotebooks.Experiments;
 
 /// <summary>What the observing probes give for one seed on one text: lag profiles, logit lens, CKA between the passes.</summary>
 public sealed record SeedProbes(IReadOnlyList<LagProfile> Lags, IReadOnlyList<LensRow> Lens, double[,] Cka);
@@ -27,12 +28,12 @@ public sealed class ProbingStudy
         Trained = trained; Models = models; Inputs = inputs; Targets = targets; Corrupted = corrupted;
     }
 
-    /// <summary>Loads every seed of <paramref name="trained"/> and reads 2·<paramref name="sequences"/> evenly spaced test sequences of the run's context length.</summary>
-    public static ProbingStudy Open(NotebookSession nb, Trained trained, int sequences)
+    /// <summary>Loads every seed of <paramref name="trained"/> on <paramref name="device"/> and reads 2·<paramref name="sequences"/> evenly spaced test sequences of the run's context length from <paramref name="data"/>.</summary>
+    public static ProbingStudy Open(Trained trained, PackedDataset data, int sequences, string device = "auto")
     {
         if (sequences < 1) throw new ArgumentOutOfRangeException(nameof(sequences), sequences, "at least one sequence");
-        var models = trained.Seeds.Select(r => nb.Load(r)).ToList();
-        var test = nb.Data.Open("test");
+        var models = trained.Seeds.Select(r => ExperimentRuns.LoadModel(r.Run, device: device)).ToList();
+        var test = data.Open("test");
         int length = Math.Min(trained.Seeds[0].Run.Config.ContextLength, models[0].Config.MaxContext - 1);
         var rows = Enumerable.Range(0, 2 * sequences).SelectMany(i => test.Read(i * (test.Count / (2 * sequences)), length + 1)).ToArray();
         var batch = torch.tensor(rows, new long[] { 2 * sequences, length + 1 }, device: models[0].WeightDevice).DetachFromDisposeScope();   // (2B, T+1)

@@ -1,8 +1,7 @@
-using Microsoft.Data.Analysis;
 using StagNotebooks.Evaluation;
 using StagNotebooks.Training;
 
-namespace StagNotebooks.Workbench;
+namespace StagNotebooks.Experiments;
 
 /// <summary>One testable explanation of the quality gap: the arm that changes one thing, and what it tests.</summary>
 public sealed record GapHypothesis(TrainingArm Arm, string Tests);
@@ -41,20 +40,4 @@ public static class QualityGap
         Claim.Beats($"quality gap: {h.Arm.Label} beats {Control}", h.Arm.Label, Control),
         Claim.Beats($"quality gap: {Reference} still beats {h.Arm.Label} (replicated = the gap remains)", Reference, h.Arm.Label),
     }).ToList();
-
-    /// <summary>One row per arm: best validation loss mean ± sd over seeds and its distance from baseline h (positive = worse).</summary>
-    public static DataFrame Table(IReadOnlyList<Trained> models)
-    {
-        var stats = models.Select(m => ArmStats.Of(m.Label, m.Seeds.Select(r => r.BestValLoss ?? double.NaN).ToList())).ToList();
-        double reference = stats.Single(s => s.Label == Reference).Mean;
-        string Change(string label) => label == Reference ? "(reference)" : label == Control ? "(unchanged)"
-            : string.Join(" ", Hypotheses.Single(h => h.Arm.Label == label).Arm.Overrides);
-        return new DataFrame(
-            new StringDataFrameColumn("model", stats.Select(s => s.Label)),
-            new StringDataFrameColumn("change", stats.Select(s => Change(s.Label))),
-            new DoubleDataFrameColumn("best val loss", stats.Select(s => s.Mean)),
-            new DoubleDataFrameColumn("± sd", stats.Select(s => s.Sd)),
-            new DoubleDataFrameColumn($"− {Reference}", stats.Select(s => s.Mean - reference)),
-            new Int32DataFrameColumn("seeds", stats.Select(s => s.Seeds)));
-    }
 }

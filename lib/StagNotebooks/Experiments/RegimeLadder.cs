@@ -1,10 +1,8 @@
-using Microsoft.Data.Analysis;
 using StagNotebooks.Data;
 using StagNotebooks.Evaluation;
-using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 
-namespace StagNotebooks.Workbench;
+namespace StagNotebooks.Experiments;
 
 /// <summary>One rung of the ladder: the four Table-1 arms trained at h layers per stack, every seed.</summary>
 public sealed record LadderRung(int H, IReadOnlyList<Trained> Models)
@@ -40,7 +38,7 @@ public static class RegimeLadder
         var list = hs.ToList();
         if (list.Count == 0 || list.Any(h => h < 1)) throw new ArgumentException($"the ladder needs layer counts h ≥ 1 (got {string.Join(", ", list)})");
         // One list for the scheduler: its estimate covers every rung, and runs of any rungs train side by side.
-        var trained = Experiments.TrainAll(preset, list.SelectMany(Arms), seeds, data, runsRoot, log, device, concurrency: concurrency);
+        var trained = ExperimentRuns.TrainAll(preset, list.SelectMany(Arms), seeds, data, runsRoot, log, device, concurrency: concurrency);
         return list.Select((h, i) => new LadderRung(h, trained.Skip(i * Variants.Count).Take(Variants.Count).ToList())).ToList();
     }
 
@@ -53,29 +51,6 @@ public static class RegimeLadder
         ("baseline h − baseline 2h (depth)", "baseline-2h", "baseline-h"),
     };
 
-    static Comparison Gap(LadderRung r, string better, string worse) => Verdicts.Compare(r.Arm(better), r.Arm(worse), Better.Lower);
-
-    /// <summary>Loss difference (positive: the first arm is worse) against h, with the paired 95% interval as error bars.</summary>
-    public static Figure Chart(IReadOnlyList<LadderRung> rungs) =>
-        Charts.Lines("The regime ladder: StagFormer's gaps as depth per stack grows", "h (layers per stack)",
-            "best validation loss difference (nats; > 0: worse)", Gaps.Select(g =>
-            {
-                var cs = rungs.Select(r => Gap(r, g.Better, g.Worse)).ToList();
-                bool intervals = cs.All(c => !double.IsNaN(c.Low));
-                return new Series(g.Name, rungs.Select(r => (double)r.H).ToList(), cs.Select(c => c.Difference).ToList(),
-                                  intervals ? cs.Select(c => (c.High - c.Low) / 2).ToList() : null, "lines+markers", ErrorBars: true);
-            }));
-
-    /// <summary>One row per rung and gap: the two arms (mean ± sd), the paired difference, its 95% interval and seeds.</summary>
-    public static DataFrame Table(IReadOnlyList<LadderRung> rungs)
-    {
-        var rows = rungs.SelectMany(r => Gaps.Select(g => (r.H, g.Name, C: Gap(r, g.Better, g.Worse)))).ToList();
-        return new DataFrame(
-            new Int32DataFrameColumn("h", rows.Select(x => x.H)),
-            new StringDataFrameColumn("gap", rows.Select(x => x.Name)),
-            new StringDataFrameColumn("arms (mean ± sd)", rows.Select(x => $"{x.C.Loser}; {x.C.Winner}")),
-            new StringDataFrameColumn("difference", rows.Select(x => Verdicts.Signed(x.C.Difference))),
-            new StringDataFrameColumn("95% interval", rows.Select(x => Verdicts.Interval(x.C))),
-            new Int32DataFrameColumn("seeds", rows.Select(x => x.C.Seeds)));
-    }
+    /// <summary>One gap at one rung: the paired comparison of <paramref name="better"/> (the arm claimed better) with <paramref name="worse"/>.</summary>
+    public static Comparison Gap(LadderRung r, string better, string worse) => Verdicts.Compare(r.Arm(better), r.Arm(worse), Better.Lower);
 }

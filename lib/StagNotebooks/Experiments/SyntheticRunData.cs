@@ -2,7 +2,7 @@ using System.Globalization;
 using StagNotebooks.Evaluation.Synthetic;
 using StagNotebooks.Training;
 
-namespace StagNotebooks.Benchmarks;
+namespace StagNotebooks.Experiments;
 
 /// <summary>
 /// A synthetic task as a run's data: batches generated from the run's seed, no validation split (the suite scores

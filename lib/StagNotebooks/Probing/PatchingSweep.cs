@@ -1,4 +1,3 @@
-using Microsoft.Data.Analysis;
 using StagNotebooks.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,17 +14,6 @@ public sealed record PatchingSweep(IReadOnlyList<string> Points, IReadOnlyList<i
 {
     /// <summary>[point][position]: the fraction of the clean−corrupted metric gap the patch restores.</summary>
     public double[][] Restored => Metric.Select(row => row.Select(m => (m - Corrupted) / (Clean - Corrupted)).ToArray()).ToArray();
-
-    /// <summary>One row per (hook point, position): the metric and the fraction restored.</summary>
-    public DataFrame ToDataFrame()
-    {
-        var cells = Points.SelectMany((p, i) => Positions.Select((pos, j) => (Point: p, Position: pos, Metric: Metric[i][j], Restored: Restored[i][j]))).ToList();
-        return new DataFrame(
-            new StringDataFrameColumn("hook point", cells.Select(c => c.Point)),
-            new Int32DataFrameColumn("position", cells.Select(c => c.Position)),
-            new DoubleDataFrameColumn("metric", cells.Select(c => c.Metric)),
-            new DoubleDataFrameColumn("restored", cells.Select(c => c.Restored)));
-    }
 
     /// <summary>
     /// Runs the sweep on a clean and a corrupted input of the same shape (B, T): one clean run with a cache of

@@ -1,14 +1,13 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Data.Analysis;
 using StagNotebooks.Evaluation;
-using StagNotebooks.Reporting;
+using StagNotebooks.IO;
 
-namespace StagNotebooks.Workbench;
+namespace StagNotebooks.Reporting;
 
 /// <summary>
 /// The roll-up of the notebooks' "compared with the paper" cells: every notebook saves its computed verdicts as
-/// figures/&lt;notebook&gt;/&lt;preset&gt;[-Nseeds]/verdicts.csv (<see cref="Verdicts.Table"/>); this collects those of one
+/// figures/&lt;notebook&gt;/&lt;preset&gt;[-Nseeds]/verdicts.csv (<see cref="VerdictTable.Of"/>); this collects those of one
 /// preset and seed count into one table with a "notebook" column and writes it to
 /// figures/claims/&lt;preset&gt;[-Nseeds].md and .csv. The rows are the notebooks' own, with one change: a notebook
 /// corrects its p-values over its own claims, the series is one family, so here every row's p is corrected again over
@@ -22,8 +21,8 @@ public static class ClaimsTable
     /// <summary>The folder under the figures root that holds the roll-ups.</summary>
     public const string Folder = "claims";
 
-    /// <summary>The columns of <see cref="Verdicts.Table"/>, in order: what every verdicts.csv must have as its header.</summary>
-    public static IReadOnlyList<string> VerdictColumns { get; } = Verdicts.Columns;
+    /// <summary>The columns of <see cref="VerdictTable.Of"/>, in order: what every verdicts.csv must have as its header.</summary>
+    public static IReadOnlyList<string> VerdictColumns { get; } = VerdictTable.Columns;
 
     /// <summary>
     /// The verdict file of each notebook folder under <paramref name="figuresRoot"/> for one preset and seed count:
@@ -54,7 +53,7 @@ public static class ClaimsTable
         var seeds = new List<int>();
         foreach (var (notebook, path) in files)
         {
-            var rows = ReadCsv(path);
+            var rows = Csv.Read(path);
             if (rows.Count == 0) throw new InvalidDataException($"{path}: empty; expected a header {string.Join(",", VerdictColumns)}");
             var header = rows[0];
             if (header.Contains("effect size d"))
@@ -128,55 +127,6 @@ public static class ClaimsTable
         FigureWriter.SaveTable(table, folder, leaf, Provenance.Of(preset, seeds, $"claims roll-up of {files.Count} notebook(s)"));
         return new ClaimsRollup(table, files.Select(f => f.Notebook).ToList(), Counts(table),
             System.IO.Path.Combine(folder, leaf + ".md"), System.IO.Path.Combine(folder, leaf + ".csv"));
-    }
-
-    /// <summary>RFC 4180 CSV (what <c>DataFrame.SaveCsv</c> writes): quoted fields may hold commas, doubled quotes and newlines.</summary>
-    /// <exception cref="InvalidDataException">an unterminated or misplaced quote (the message names the file)</exception>
-    public static IReadOnlyList<string[]> ReadCsv(string path)
-    {
-        var text = File.ReadAllText(path, Encoding.UTF8);
-        var rows = new List<string[]>();
-        var row = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false, wasQuoted = false;
-        int line = 1;
-        for (int i = 0; i < text.Length; i++)
-        {
-            char ch = text[i];
-            if (quoted)
-            {
-                if (ch == '"')
-                {
-                    if (i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
-                    else quoted = false;
-                }
-                else { if (ch == '\n') line++; field.Append(ch); }
-                continue;
-            }
-            switch (ch)
-            {
-                case '"':
-                    if (field.Length > 0 || wasQuoted) throw new InvalidDataException($"{path}: line {line}: a quote inside an unquoted field");
-                    quoted = wasQuoted = true;
-                    break;
-                case ',':
-                    row.Add(field.ToString()); field.Clear(); wasQuoted = false;
-                    break;
-                case '\r' when i + 1 < text.Length && text[i + 1] == '\n':
-                    break;
-                case '\n':
-                    row.Add(field.ToString()); field.Clear(); wasQuoted = false;
-                    rows.Add(row.ToArray()); row.Clear(); line++;
-                    break;
-                default:
-                    if (wasQuoted) throw new InvalidDataException($"{path}: line {line}: text after a closing quote");
-                    field.Append(ch);
-                    break;
-            }
-        }
-        if (quoted) throw new InvalidDataException($"{path}: a quoted field is not closed (from line {line} to the end)");
-        if (field.Length > 0 || row.Count > 0 || wasQuoted) { row.Add(field.ToString()); rows.Add(row.ToArray()); }
-        return rows;
     }
 }
 

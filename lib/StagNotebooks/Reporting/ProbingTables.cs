@@ -86,4 +86,15 @@ public static class ProbingTables
         return Charts.Heatmap($"CKA between stack 1 (rows) and stack 2 (columns), mean of {SeedsText(perSeed.Count)}", "stack 2", "stack 1",
                               mean, names, names, zMin: 0, zMax: 1, valueFormat: ".3f");
     }
+
+    /// <summary>One row per (hook point, position): the metric and the fraction restored.</summary>
+    public static DataFrame ToDataFrame(this PatchingSweep sweep)
+    {
+        var cells = sweep.Points.SelectMany((p, i) => sweep.Positions.Select((pos, j) => (Point: p, Position: pos, Metric: sweep.Metric[i][j], Restored: sweep.Restored[i][j]))).ToList();
+        return new DataFrame(
+            new StringDataFrameColumn("hook point", cells.Select(c => c.Point)),
+            new Int32DataFrameColumn("position", cells.Select(c => c.Position)),
+            new DoubleDataFrameColumn("metric", cells.Select(c => c.Metric)),
+            new DoubleDataFrameColumn("restored", cells.Select(c => c.Restored)));
+    }
 }

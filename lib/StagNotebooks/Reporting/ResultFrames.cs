@@ -1,6 +1,8 @@
 using Microsoft.Data.Analysis;
 
-namespace StagNotebooks.Evaluation;
+using StagNotebooks.Evaluation;
+
+namespace StagNotebooks.Reporting;
 
 /// <summary>Evaluation results as DataFrames for notebooks: one row per subset, task or engine.</summary>
 public static class ResultFrames

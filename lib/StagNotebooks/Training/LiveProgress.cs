@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace StagNotebooks.Reporting;
+namespace StagNotebooks.Training;
 
 /// <summary>
 /// One status line that rewrites itself (carriage return, no newline) at most every <see cref="Interval"/>: a live

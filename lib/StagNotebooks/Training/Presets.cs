@@ -31,6 +31,17 @@ public sealed record Preset(string Name, PresetKind Kind, TrainConfig Config, st
 /// </summary>
 public static class Presets
 {
+    /// <summary>The preset the series judges its claims on (<c>stag reproduce</c>'s default, with 3 seeds).</summary>
+    public const string Judging = "cpu-judge";
+
+    // Declared before All: static fields initialize in the order they are written.
+    static readonly TrainConfig FidelityBudget = new()
+    {
+        Model = new StagFormerConfig { DModel = 128, Heads = 4, FfnHidden = 512, LayersPerStack = 1, Stacks = 2, MaxContext = 128 },
+        BatchSize = 16, ContextLength = 128, MaxSteps = 1500, WarmupSteps = 75, LearningRate = 3e-3, MinLearningRate = 3e-4,
+        EvalEvery = 100, EvalBatches = 16, CheckpointEvery = 250,
+    };
+
     public static readonly IReadOnlyList<Preset> All = new[]
     {
         Text("smoke", "seconds: tests and CI", "brown-bpe", new()
@@ -47,12 +58,11 @@ public static class Presets
         }),
         // The cheapest budget of `stag bench fidelity-search` that resolves depth (figures/fidelity-search/): the
         // 1024-token BPE, one layer per stack (baseline h = 1 layer, 2h = 2), 1500 steps (~1.5 epochs), 16 val batches.
-        Text("cpu-fidelity", "resolves depth (2h vs h) at h = 1, a degenerate test of staggering", "brown-bpe-1k", new()
-        {
-            Model = new StagFormerConfig { DModel = 128, Heads = 4, FfnHidden = 512, LayersPerStack = 1, Stacks = 2, MaxContext = 128 },
-            BatchSize = 16, ContextLength = 128, MaxSteps = 1500, WarmupSteps = 75, LearningRate = 3e-3, MinLearningRate = 3e-4,
-            EvalEvery = 100, EvalBatches = 16, CheckpointEvery = 250,
-        }),
+        Text("cpu-fidelity", "resolves depth (2h vs h) at h = 1, a degenerate test of staggering", "brown-bpe-1k", FidelityBudget),
+        // The same budget at h = 2 per stack: the regime ladder's deepest rung measured so far (figures/ladder/; depth
+        // still resolved there), where stack 2 has depth of its own over the current token. The series judges its claims here.
+        Text(Judging, "judges the claims: cpu-fidelity's budget at h = 2 per stack (`stag reproduce`'s default)", "brown-bpe-1k",
+             FidelityBudget with { Model = FidelityBudget.Model with { LayersPerStack = 2 } }),
         Text("gpu-small", "a single consumer GPU", "brown-bpe", new()
         {
             Model = new StagFormerConfig { DModel = 512, Heads = 8, FfnHidden = 2048, LayersPerStack = 6, Stacks = 2, MaxContext = 512 },

@@ -53,7 +53,9 @@ public sealed class RunDirectory
 
     /// <summary>
     /// A finished run of the same experiment under another name (another label, e.g. the search's baseline-2h at
-    /// h = 1 is baseline-h at h = 2): runs/*-&lt;id&gt;/ whose run-id.txt is the id and which is complete; null if none.
+    /// h = 1 is baseline-h at h = 2): runs/*-&lt;id&gt;/ whose run-id.txt is the id and which is complete; else one trained
+    /// under another preset's name whose config is otherwise this one and whose data is the same (the regime ladder's
+    /// rung h = 2 of cpu-fidelity is cpu-judge's run: <see cref="FindUnderAnotherPreset"/>); null if none.
     /// </summary>
     public static RunDirectory? FindComplete(string runsRoot, TrainConfig config, string dataId)
     {
@@ -62,7 +64,30 @@ public sealed class RunDirectory
         return Directory.GetDirectories(runsRoot, "*-" + id).Order(StringComparer.Ordinal)
             .Where(dir => ReadId(dir) == id)
             .Select(dir => new RunDirectory(System.IO.Path.GetFullPath(dir), id, config))
-            .FirstOrDefault(run => run.IsComplete);
+            .FirstOrDefault(run => run.IsComplete)
+            ?? FindUnderAnotherPreset(runsRoot, config, dataId);
+    }
+
+    /// <summary>
+    /// A complete run in <paramref name="runsRoot"/> whose config equals <paramref name="config"/> except for its
+    /// <see cref="TrainConfig.Preset"/> name (a label: it changes no number) and whose own id says it trained on
+    /// <paramref name="dataId"/>. Returned with its own id and config. Only complete runs are read.
+    /// </summary>
+    static RunDirectory? FindUnderAnotherPreset(string runsRoot, TrainConfig config, string dataId)
+    {
+        var want = ComputeId(config, dataId);
+        foreach (var dir in Directory.GetDirectories(runsRoot).Order(StringComparer.Ordinal))
+        {
+            var configFile = System.IO.Path.Combine(dir, "config.json");
+            if (!File.Exists(System.IO.Path.Combine(dir, "done.json")) || !File.Exists(configFile) || ReadId(dir) is not { } own) continue;
+            TrainConfig other;
+            try { other = TrainConfig.FromJson(File.ReadAllText(configFile), configFile); }
+            catch (Exception e) when (e is ConfigException or IOException or JsonException) { continue; }   // not a run this code can read: not ours
+            if (other.Preset == config.Preset || ComputeId(other with { Preset = config.Preset }, dataId) != want) continue;
+            if (ComputeId(other, dataId) != own) continue;   // the same config, but it trained on other data
+            return new RunDirectory(System.IO.Path.GetFullPath(dir), own, other);
+        }
+        return null;
     }
 
     /// <summary>The id a run folder was created with (its run-id.txt), or null for a folder that is not a run.</summary>

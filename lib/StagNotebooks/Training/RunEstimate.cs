@@ -20,12 +20,23 @@ public static class RunEstimate
     const int MeasuredSteps = 8;
 
     /// <summary>Estimated wall seconds to train <paramref name="requests"/>, <paramref name="concurrency"/> at a time.</summary>
-    public static double Of(IReadOnlyList<RunRequest> requests, RunOptions options, int concurrency)
+    public static double Of(IReadOnlyList<RunRequest> requests, RunOptions options, int concurrency) =>
+        Total(PerRun(requests, options, concurrency), concurrency);
+
+    /// <summary>The wall time of runs taking <paramref name="perRun"/> seconds each, <paramref name="concurrency"/> at a time.</summary>
+    public static double Total(IReadOnlyList<double> perRun, int concurrency) =>
+        perRun.Count == 0 ? 0 : perRun.Sum() / Math.Min(Math.Max(1, concurrency), perRun.Count);
+
+    /// <summary>
+    /// Estimated seconds of each request, trained at the thread count it gets when <paramref name="concurrency"/>
+    /// train at once (runs of one shape share one measurement). A series' live time left weighs runs by these, so a
+    /// list of shallow then deep models is not judged by the shallow ones' pace.
+    /// </summary>
+    public static IReadOnlyList<double> PerRun(IReadOnlyList<RunRequest> requests, RunOptions options, int concurrency)
     {
-        if (requests.Count == 0) return 0;
         int threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, concurrency));
         var paces = new Dictionary<string, (double Step, double Once, double Boundary)>();
-        double total = 0;
+        var seconds = new List<double>(requests.Count);
         foreach (var r in requests)
         {
             var key = ShapeKey(r.Config);
@@ -33,9 +44,9 @@ public static class RunEstimate
                 paces[key] = pace = FromRuns(r.Config, options.RunsRoot, threads) is double s ? (s, 0, 0) : Measure(r, TorchRuntime.ResolveDevice(options.Device), threads);
             var c = r.Config;
             int boundaries = Math.Max(c.TotalSteps / c.EvalEvery, c.TotalSteps / c.CheckpointEvery);   // the last step's included
-            total += pace.Once + pace.Step * c.TotalSteps + pace.Boundary * Math.Max(1, boundaries);
+            seconds.Add(pace.Once + pace.Step * c.TotalSteps + pace.Boundary * Math.Max(1, boundaries));
         }
-        return total / Math.Min(Math.Max(1, concurrency), requests.Count);
+        return seconds;
     }
 
     static string ShapeKey(TrainConfig c) => c.Model.ToString() + $"|{c.BatchSize}x{c.ContextLength}x{c.GradAccumulation}|{c.EvalBatches}";

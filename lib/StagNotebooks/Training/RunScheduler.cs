@@ -10,6 +10,9 @@ namespace StagNotebooks.Training;
 /// <summary>A list of runs before it trains: how many, how many are reused, how many train at once, and the estimated wall time.</summary>
 public sealed record RunPlan(int Total, int ToTrain, int Concurrency, double EstimatedSeconds)
 {
+    /// <summary>The estimated seconds of each run to train (alone, at the threads it gets), in order: what the live time left weighs runs by.</summary>
+    public IReadOnlyList<double> RunSeconds { get; init; } = Array.Empty<double>();
+
     /// <summary>"12 of 36 runs to train (24 reused), 1 at a time: about 1.2 h".</summary>
     public override string ToString() =>
         $"{ToTrain} of {Total} runs to train ({Total - ToTrain} reused), {Concurrency} at a time: about {RunEstimate.Words(EstimatedSeconds)}";
@@ -49,7 +52,7 @@ public static class RunScheduler
         var (finished, pending, plan) = Prepare(requests, options);
         var results = finished.Select(f => f is null ? null : RunService.Reuse(f)).ToArray();
         if (pending.Count > 0) options.Log?.Invoke(plan.ToString());
-        var tracker = new Tracker(requests, pending, results, plan.EstimatedSeconds, series);
+        var tracker = new Tracker(requests, pending, results, plan, series);
         if (plan.Concurrency <= 1)
             foreach (var i in pending)
             {
@@ -72,7 +75,8 @@ public static class RunScheduler
         var finished = requests.Select(r => RunDirectory.FindComplete(options.RunsRoot, r.Config, r.Data.Id)).ToArray();
         var pending = Enumerable.Range(0, requests.Count).Where(i => finished[i] is null).ToList();
         int concurrency = Concurrency(requests, pending, options);
-        return (finished, pending, new RunPlan(requests.Count, pending.Count, concurrency, RunEstimate.Of(pending.Select(i => requests[i]).ToList(), options, concurrency)));
+        var seconds = RunEstimate.PerRun(pending.Select(i => requests[i]).ToList(), options, concurrency);
+        return (finished, pending, new RunPlan(requests.Count, pending.Count, concurrency, RunEstimate.Total(seconds, concurrency)) { RunSeconds = seconds });
     }
 
     static int Concurrency(IReadOnlyList<RunRequest> requests, List<int> pending, RunOptions options)
@@ -181,6 +185,13 @@ public static class RunScheduler
         return (host, new[] { WorkerPath()! });
     }
 
+    /// <summary>
+    /// A series' time left: the work left (in estimated seconds) at the pace measured so far, i.e. work left ÷ work
+    /// done × time so far; <paramref name="estimate"/> before any work is done.
+    /// </summary>
+    public static double TimeLeft(double workTotal, double workDone, double elapsed, double estimate) =>
+        workDone <= 0 ? estimate : elapsed / workDone * Math.Max(0, workTotal - workDone);
+
     /// <summary>Parses a worker's progress line into (step, total, loss, tokens/s, elapsed s); null for any other line.</summary>
     public static (int Step, int Total, double Loss, double TokensPerSecond, double Elapsed)? ParseProgress(string line)
     {
@@ -194,13 +205,19 @@ public static class RunScheduler
     public static string ProgressLine(TrainProgress p) => string.Create(CultureInfo.InvariantCulture,
         $"{ProgressPrefix}{p.Step} {p.TotalSteps} {p.Metrics.Loss:R} {p.Metrics.TokensPerSecond:R} {p.Metrics.ElapsedSeconds:R}");
 
-    /// <summary>Follows every run of a series and reports where it stands (at most every 2 s while steps arrive).</summary>
-    sealed class Tracker(IReadOnlyList<RunRequest> requests, List<int> pending, TrainResult?[] results, double estimate, Action<SeriesProgress>? report)
+    /// <summary>
+    /// Follows every run of a series and reports where it stands (at most every 2 s while steps arrive). Time left:
+    /// the plan's estimate until a step is done; then the work left (each run weighed by its estimated seconds, a run in
+    /// progress by its share of steps done) at the pace measured so far against the estimate.
+    /// </summary>
+    sealed class Tracker(IReadOnlyList<RunRequest> requests, List<int> pending, TrainResult?[] results, RunPlan plan, Action<SeriesProgress>? report)
     {
         readonly Dictionary<int, (int Step, int Total)> _live = new();
         readonly Stopwatch _clock = Stopwatch.StartNew(), _since = Stopwatch.StartNew();
-        readonly long _stepsTotal = pending.Sum(i => (long)requests[i].Config.TotalSteps);
-        long _stepsDone;
+        // Weights: the plan's seconds of each pending run; equal weights when the plan has none.
+        readonly Dictionary<int, double> _weight = pending.Select((i, k) => (i, W: k < plan.RunSeconds.Count && plan.RunSeconds[k] > 0 ? plan.RunSeconds[k] : 1.0))
+                                                          .ToDictionary(x => x.i, x => x.W);
+        double _workDone;
 
         public void Line(int i, string line)
         {
@@ -215,7 +232,7 @@ public static class RunScheduler
 
         public void Completed(int i)
         {
-            lock (_live) { _live.Remove(i); _stepsDone += requests[i].Config.TotalSteps; }
+            lock (_live) { _live.Remove(i); _workDone += _weight.GetValueOrDefault(i, 1.0); }
             Report();
         }
 
@@ -226,9 +243,8 @@ public static class RunScheduler
             if (report is null) return;
             lock (_live)
             {
-                long done = _stepsDone + _live.Values.Sum(v => (long)v.Step);
-                // Before any step has finished, the estimate; after, the pace measured so far.
-                double left = done == 0 ? estimate : _clock.Elapsed.TotalSeconds / done * (_stepsTotal - done);
+                double done = _workDone + _live.Sum(kv => _weight.GetValueOrDefault(kv.Key, 1.0) * kv.Value.Step / Math.Max(1, kv.Value.Total));
+                double left = TimeLeft(_weight.Values.Sum(), done, _clock.Elapsed.TotalSeconds, plan.EstimatedSeconds);
                 var training = _live.Select(kv => $"{requests[kv.Key].Label} seed {requests[kv.Key].Config.Seed} step {kv.Value.Step}/{kv.Value.Total}").ToList();
                 report(new SeriesProgress(results.Count(r => r != null), requests.Count, training, left));
             }

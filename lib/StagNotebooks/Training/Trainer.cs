@@ -87,13 +87,7 @@ public sealed class Trainer : IDisposable
         var metrics = new MetricsLog(_run.Path);
         var store = new CheckpointStore(_run.Checkpoints);
         store.Recover();
-        int start = 0; long tokens = 0; double elapsedBefore = 0; double? best = null; int? bestStep = null;
-        bool resumed = false;
-        if (Resume(store) is { } s)
-        {
-            start = s.Step; tokens = s.Tokens; elapsedBefore = s.ElapsedSeconds; best = s.BestValLoss; bestStep = s.BestStep;
-            resumed = true;
-        }
+        var (start, tokens, elapsedBefore, best, bestStep, resumed) = StartOrResume(store);
         metrics.TruncateAfter(start);
         var diagnostics = c.Model.IsBaseline ? null : new CrossDiagnosticsLog(_run.Path);
         diagnostics?.TruncateAfter(start);
@@ -135,6 +129,13 @@ public sealed class Trainer : IDisposable
             onStep?.Invoke(new TrainProgress(step + 1, total, row));
         }
         return Finish(metrics, total, lastLoss, best, bestStep, resumed);
+    }
+
+    /// <summary>Where the run starts: step 0, or the state of the newest checkpoint (its step, tokens, clock and best validation loss).</summary>
+    (int Start, long Tokens, double ElapsedBefore, double? Best, int? BestStep, bool Resumed) StartOrResume(CheckpointStore store)
+    {
+        if (Resume(store) is { } s) return (s.Step, s.Tokens, s.ElapsedSeconds, s.BestValLoss, s.BestStep, true);
+        return (0, 0, 0, null, null, false);
     }
 
     /// <summary>

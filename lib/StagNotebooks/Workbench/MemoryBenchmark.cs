@@ -1,7 +1,9 @@
 using StagNotebooks.Benchmarks;
 using StagNotebooks.Data;
 using StagNotebooks.Decoding;
+using StagNotebooks.Experiments;
 using StagNotebooks.Model;
+using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -48,9 +50,9 @@ public static class MemoryBenchmark
     /// <summary>A <paramref name="steps"/>-step run of <paramref name="preset"/> (separate-2xh) from scratch, sampled every <paramref name="every"/> steps.</summary>
     public static MemoryPhase Training(string preset, int steps, int every, PackedDataset data, string runsRoot, string device, Action<string>? log = null)
     {
-        var config = Experiments.Config(preset, "separate-2xh", data, overrides: new[] { $"MaxSteps={steps}", $"WarmupSteps={Math.Min(steps / 10, 100)}" });
+        var config = ExperimentRuns.Config(preset, "separate-2xh", data, overrides: new[] { $"MaxSteps={steps}", $"WarmupSteps={Math.Min(steps / 10, 100)}" });
         var samples = new List<MemorySample> { Sample(0) };
-        Experiments.Train(config, "memory-bench", data, runsRoot, p =>
+        ExperimentRuns.Train(config, "memory-bench", data, runsRoot, p =>
         {
             if (p.Step % every != 0) return;
             samples.Add(Sample(p.Step));
@@ -70,16 +72,16 @@ public static class MemoryBenchmark
         var names = new[] { "baseline-h", "baseline-2h", "separate-2xh", "shared-2xh" };
         // Trained once (short) so that every round reuses them, as notebook 10 does after 03–09.
         foreach (var v in names)
-            Experiments.Train(Experiments.Config(preset, v, data, overrides: new[] { "MaxSteps=20", "EvalEvery=10", "CheckpointEvery=10" }), v, data, runsRoot, device: device);
+            ExperimentRuns.Train(ExperimentRuns.Config(preset, v, data, overrides: new[] { "MaxSteps=20", "EvalEvery=10", "CheckpointEvery=10" }), v, data, runsRoot, device: device);
         var samples = new List<MemorySample> { Sample(0) };
         for (int round = 1; round <= rounds; round++)
         {
-            var models = names.Select(v => new Trained(v, new[] { Experiments.Train(Experiments.Config(preset, v, data,
+            var models = names.Select(v => new Trained(v, new[] { ExperimentRuns.Train(ExperimentRuns.Config(preset, v, data,
                 overrides: new[] { "MaxSteps=20", "EvalEvery=10", "CheckpointEvery=10" }), v, data, runsRoot, device: device) })).ToList();
             EvaluationTables.Quality(models, "val", tokenizer, 8, device);
 
-            var target = Experiments.LoadModel(models[1].Seeds[0].Run, device: device);
-            var draft = Experiments.LoadModel(models[0].Seeds[0].Run, device: device);
+            var target = ExperimentRuns.LoadModel(models[1].Seeds[0].Run, device: device);
+            var draft = ExperimentRuns.LoadModel(models[0].Seeds[0].Run, device: device);
             var test = data.Open("test");
             int newTokens = Math.Min(24, target.Config.MaxContext - 16 - 5);
             for (int i = 0; i < 2; i++)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.Tokenizers;
 using StagNotebooks.Data;
+using StagNotebooks.Experiments;
 using StagNotebooks.IO;
 using StagNotebooks.Reporting;
 using StagNotebooks.Runtime;
@@ -31,7 +32,7 @@ public sealed class NotebookSession
     public static readonly IReadOnlyList<string> Namespaces = new[]
     {
         "System.IO", "Microsoft.Data.Analysis", "StagNotebooks.Benchmarks", "StagNotebooks.Data", "StagNotebooks.Decoding",
-        "StagNotebooks.Evaluation", "StagNotebooks.Evaluation.Synthetic", "StagNotebooks.IO", "StagNotebooks.Model", "StagNotebooks.Probing", "StagNotebooks.Reporting", "StagNotebooks.Runtime",
+        "StagNotebooks.Evaluation", "StagNotebooks.Evaluation.Synthetic", "StagNotebooks.Experiments", "StagNotebooks.IO", "StagNotebooks.Model", "StagNotebooks.Probing", "StagNotebooks.Reporting", "StagNotebooks.Runtime",
         "StagNotebooks.Training", "StagNotebooks.Workbench", "TorchSharp",
     };
 
@@ -40,12 +41,14 @@ public sealed class NotebookSession
 
     readonly Lazy<PackedDataset> _data;
     readonly Lazy<Tokenizer> _tokenizer;
+    readonly Lazy<TunedRates?> _rates;
 
-    NotebookSession(string notebook, string preset, int seeds, string device, string runs, FigureFolder figures)
+    NotebookSession(string notebook, string preset, int seeds, string device, string runs, FigureFolder figures, string figuresRoot)
     {
         Notebook = notebook; Preset = preset; Seeds = seeds; Device = device; Runs = runs; Figures = figures;
-        _data = new(() => Experiments.DataFor(preset));
+        _data = new(() => ExperimentRuns.DataFor(preset));
         _tokenizer = new(() => TokenizerFactory.Create(Data.Manifest.Tokenizer).Tokenizer);
+        _rates = new(() => preset == "" ? null : TunedRates.For(preset, figuresRoot));
     }
 
     /// <summary>The notebook's name, e.g. "03-training": its figures go to figures/&lt;name&gt;/.</summary>
@@ -62,6 +65,8 @@ public sealed class NotebookSession
     /// <summary>The preset's bundled corpus, packed with its tokenizer (prepared on first use).</summary>
     public PackedDataset Data => _data.Value;
     public Tokenizer Tokenizer => _tokenizer.Value;
+    /// <summary>The peak rate of each arm, chosen by the preset's learning-rate sweep (figures/lr-sweep/); null when it was never swept: every arm at the preset's rate.</summary>
+    public TunedRates? Rates => _rates.Value;
 
     /// <summary>
     /// The set-up of notebook <paramref name="notebook"/> at a preset and seed count. Empty roots mean the
@@ -79,7 +84,7 @@ public sealed class NotebookSession
             : FigureFolder.For(root, notebook, preset, seeds);
         Directory.CreateDirectory(figures.Path);
         var runs = string.IsNullOrEmpty(runsRoot) ? Path.Combine(RepoPaths.Runs, runsSubfolder) : runsRoot;
-        var session = new NotebookSession(notebook, preset, seeds, device, runs, figures);
+        var session = new NotebookSession(notebook, preset, seeds, device, runs, figures, root);
         if (Environment.GetEnvironmentVariable(ReceiptVariable) is { Length: > 0 } receipt) session.Receipt.Write(receipt);
         return session;
     }
@@ -90,9 +95,15 @@ public sealed class NotebookSession
     /// <summary>Trains (or reuses) every variant for this notebook's seeds on its device, with its corpus and runs folder.</summary>
     public IReadOnlyList<Trained> Train(IEnumerable<string> variants, int? seeds = null) => Train(variants.Select(TrainingArm.Of), seeds);
 
-    /// <summary>Trains (or reuses) every arm for this notebook's seeds (or <paramref name="seeds"/>) on its device.</summary>
-    public IReadOnlyList<Trained> Train(IEnumerable<TrainingArm> arms, int? seeds = null) =>
-        Experiments.TrainAll(Preset, arms, seeds ?? Seeds, Data, Runs, Console.WriteLine, Device, concurrency: Concurrency);
+    /// <summary>
+    /// Trains (or reuses) every arm for this notebook's seeds (or <paramref name="seeds"/>) on its device, each at its
+    /// own peak rate when the preset was swept (<see cref="Rates"/>, printed first).
+    /// </summary>
+    public IReadOnlyList<Trained> Train(IEnumerable<TrainingArm> arms, int? seeds = null)
+    {
+        Console.WriteLine(Rates?.ToString() ?? $"learning rate: the preset's for every arm ({Preset} has no learning-rate sweep in figures/lr-sweep/)");
+        return ExperimentRuns.TrainAll(Preset, arms, seeds ?? Seeds, Data, Runs, Console.WriteLine, Device, concurrency: Concurrency, tuned: Rates);
+    }
 
     /// <summary>Runs trained at once (<see cref="ConcurrencyVariable"/>; 0 = auto).</summary>
     /// <exception cref="ArgumentException">a value that is neither "auto" nor a whole number ≥ 1, named</exception>
@@ -104,7 +115,7 @@ public sealed class NotebookSession
     };
 
     /// <summary>The model of a finished run on this notebook's device (its best checkpoint by default).</summary>
-    public Model.StagFormerModel Load(TrainResult run, bool best = true) => Experiments.LoadModel(run.Run, best, Device);
+    public Model.StagFormerModel Load(TrainResult run, bool best = true) => ExperimentRuns.LoadModel(run.Run, best, Device);
 
     /// <summary>"03-training: preset cpu-small, 1 seed(s), device auto; runs in …; figures in …": what the set-up line prints.</summary>
     public override string ToString() => Preset == ""

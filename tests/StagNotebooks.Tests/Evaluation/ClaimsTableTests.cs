@@ -1,6 +1,7 @@
 using StagNotebooks.Evaluation;
 using StagNotebooks.Reporting;
 using StagNotebooks.Workbench;
+using StagNotebooks.IO;
 
 namespace StagNotebooks.Tests.Evaluation;
 
@@ -8,9 +9,9 @@ public class ClaimsTableTests
 {
     static Dictionary<string, IReadOnlyList<double>> M(params (string, double[])[] arms) => arms.ToDictionary(a => a.Item1, a => (IReadOnlyList<double>)a.Item2);
 
-    // A verdicts.csv exactly as a notebook's cell writes it: Verdicts.Table saved by Figures.Save into the preset folder.
+    // A verdicts.csv exactly as a notebook's cell writes it: VerdictTable.Of saved by Figures.Save into the preset folder.
     static void SaveVerdicts(string root, string notebook, string preset, int seeds, params VerdictResult[] results) =>
-        Figures.Save(Verdicts.Table(results), Figures.Folder(notebook, preset, seeds, root), "verdicts");
+        Figures.Save(VerdictTable.Of(results), Figures.Folder(notebook, preset, seeds, root), "verdicts");
 
     static readonly Dictionary<string, IReadOnlyList<double>> Arms = M(
         ("a", new[] { 1.0, 1.1, 0.9 }), ("b", new[] { 5.0, 5.1, 4.9 }), ("c", new[] { 1.0, 1.2, 0.8 }));
@@ -54,7 +55,7 @@ public class ClaimsTableTests
         Assert.Contains("| 05-window | b beats \"a\" |", md);
         Assert.Contains("preset cpu-fidelity · 3 seeds", md);
         // The roll-up's own CSV reads back: 3 rows plus the header.
-        Assert.Equal(4, ClaimsTable.ReadCsv(rollup.CsvPath).Count);
+        Assert.Equal(4, Csv.Read(rollup.CsvPath).Count);
         Assert.Empty(Directory.GetFiles(Path.Combine(tmp.Path, "claims"), "*.tmp-*"));
     }
 

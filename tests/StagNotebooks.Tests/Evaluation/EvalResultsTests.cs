@@ -1,4 +1,5 @@
 using StagNotebooks.Evaluation;
+using StagNotebooks.Reporting;
 
 namespace StagNotebooks.Tests.Evaluation;
 

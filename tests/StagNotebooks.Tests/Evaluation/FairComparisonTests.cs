@@ -3,6 +3,8 @@ using StagNotebooks.Cli.Commands;
 using StagNotebooks.Evaluation;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
+using StagNotebooks.Reporting;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Tests.Evaluation;
 
@@ -21,12 +23,12 @@ public class FairComparisonTests
     [Fact]
     public void A_rung_is_the_presets_recipe_at_h_layers_per_stack_and_baseline_2h_stays_twice_h()
     {
-        var plain = Experiments.Config("smoke", "baseline-2h", 64);
-        Assert.Equal(plain, Experiments.Config("smoke", "baseline-2h", 64, h: plain.Model.LayersPerStack / 2));   // h equal to the preset's: the same run
-        var at3 = Experiments.Config("smoke", "baseline-2h", 64, h: 3);
+        var plain = ExperimentRuns.Config("smoke", "baseline-2h", 64);
+        Assert.Equal(plain, ExperimentRuns.Config("smoke", "baseline-2h", 64, h: plain.Model.LayersPerStack / 2));   // h equal to the preset's: the same run
+        var at3 = ExperimentRuns.Config("smoke", "baseline-2h", 64, h: 3);
         Assert.Equal(6, at3.Model.LayersPerStack);
         Assert.Equal(plain with { Model = plain.Model with { LayersPerStack = 6 } }, at3);   // only the depth changes
-        var sep = Experiments.Config("smoke", "separate-2xh", 64, h: 3).Model;
+        var sep = ExperimentRuns.Config("smoke", "separate-2xh", 64, h: 3).Model;
         Assert.Equal((2, 3), (sep.Stacks, sep.LayersPerStack));
         Assert.Equal(new[] { "baseline-h@h3", "baseline-2h@h3", "separate-2xh@h3", "shared-2xh@h3" }, RegimeLadder.Arms(3).Select(a => a.Label));
     }
@@ -39,13 +41,13 @@ public class FairComparisonTests
             Rung(1, new[] { 3.60, 3.62, 3.64 }, new[] { 3.50, 3.52, 3.54 }, new[] { 3.90, 3.92, 3.94 }, new[] { 3.80, 3.83, 3.84 }),
             Rung(2, new[] { 3.50, 3.52, 3.54 }, new[] { 3.40, 3.42, 3.44 }, new[] { 3.41, 3.44, 3.44 }, new[] { 3.45, 3.47, 3.50 }),
         };
-        var t = RegimeLadder.Table(rungs);
+        var t = LadderReport.Table(rungs);
         Assert.Equal(2 * RegimeLadder.Gaps.Count, t.Rows.Count);
         Assert.Equal("separate 2×h − baseline 2h", t["gap"][0]);
         Assert.Equal("+0.4", t["difference"][0]);                  // every seed 0.40 worse: zero spread
         Assert.Equal("[+0.4, +0.4]", t["95% interval"][0]);
         Assert.Equal("+0.01", t["difference"][RegimeLadder.Gaps.Count]);   // h = 2: 0.01, 0.02, 0.00
-        var chart = RegimeLadder.Chart(rungs);
+        var chart = LadderReport.Chart(rungs);
         Assert.Equal(RegimeLadder.Gaps.Count, chart.Data.Count);   // one line per gap, its intervals as error bars
         Assert.Equal("[1,2]", chart.Data[0]!["x"]!.ToJsonString());
         Assert.NotNull(chart.Data[0]!["error_y"]);
@@ -56,7 +58,7 @@ public class FairComparisonTests
     {
         var p = Presets.Config("smoke");
         var arm = LearningRateSweep.Arm("smoke", "separate-2xh", p.LearningRate * 2);
-        var c = Experiments.Config("smoke", arm.Variant, 64, overrides: arm.Overrides);
+        var c = ExperimentRuns.Config("smoke", arm.Variant, 64, overrides: arm.Overrides);
         Assert.Equal(p.LearningRate * 2, c.LearningRate, 12);
         Assert.Equal(p.MinLearningRate * 2, c.MinLearningRate, 12);
         Assert.Equal(new[] { p.LearningRate / 2, p.LearningRate, p.LearningRate * 2 }, LearningRateSweep.DefaultRates("smoke"));
@@ -73,7 +75,7 @@ public class FairComparisonTests
         };
         Assert.Equal(2e-3, LearningRateSweep.Best(cells)["baseline-h"]);
         Assert.Equal(1e-3, LearningRateSweep.Best(cells)["separate-2xh"]);
-        var t = LearningRateSweep.Table(cells);
+        var t = SweepReport.Table(cells);
         Assert.Equal(new[] { "", "yes", "", "yes", "" }, Enumerable.Range(0, 5).Select(i => (string)t["chosen"][i]));
     }
 
@@ -81,7 +83,7 @@ public class FairComparisonTests
     public void The_sweep_trains_on_held_out_seeds_and_refuses_what_cannot_choose()
     {
         using var tmp = new TestPaths.TempDir();
-        var data = Experiments.Data();
+        var data = ExperimentRuns.Data();
         var e = Assert.Throws<ArgumentException>(() => LearningRateSweep.Run("smoke", new[] { "baseline-h" }, new[] { 1e-2 }, 2, data, tmp.Path));
         Assert.Equal("a sweep needs at least two positive rates (got 0.01)", e.Message);
         e = Assert.Throws<ArgumentException>(() => LearningRateSweep.Run("smoke", new[] { "baseline-h" }, new[] { 1e-2, 2e-2 }, 1, data, tmp.Path));

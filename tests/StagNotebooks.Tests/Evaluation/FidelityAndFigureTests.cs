@@ -3,6 +3,7 @@ using StagNotebooks.Model;
 using StagNotebooks.Reporting;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Tests.Evaluation;
 
@@ -39,16 +40,16 @@ public class FidelityAndFigureTests
         int presetVocab = vocab[Presets.Tokenizer("cpu-fidelity")];
         var plan = FidelitySearch.Plan("cpu-fidelity", FidelitySearch.Defaults.Append(new FidelityBudget("as-is", Array.Empty<string>())), seeds: 2, t => vocab[t]);
         foreach (var (budget, variant, seed, config) in plan.Where(p => p.Budget.Name == "as-is"))
-            Assert.Equal(Experiments.Config("cpu-fidelity", variant, presetVocab, seed).ToJson(), config.ToJson());
+            Assert.Equal(ExperimentRuns.Config("cpu-fidelity", variant, presetVocab, seed).ToJson(), config.ToJson());
         // The preset is one of the searched budgets, on its own tokenizer: its runs are the search's.
-        var preset = Experiments.Config("cpu-fidelity", "baseline-h", presetVocab, 1).ToJson();
+        var preset = ExperimentRuns.Config("cpu-fidelity", "baseline-h", presetVocab, 1).ToJson();
         Assert.Contains(plan, p => p.Budget.Name != "as-is" && p.Variant == "baseline-h" && p.Config.ToJson() == preset
                                    && p.Budget.Tokenizer == Presets.Tokenizer("cpu-fidelity"));
         // A depth override keeps 2h twice h and differs from the preset's run only in that field.
         var deeper = FidelitySearch.Plan("cpu-fidelity", new[] { FidelityBudget.Parse("h3:Model.LayersPerStack=3") }, seeds: 2, vocab: 4096);
         var h2 = deeper.First(p => p.Variant == "baseline-2h").Config;
         Assert.Equal(6, h2.Model.LayersPerStack);
-        Assert.Equal((Experiments.Config("cpu-fidelity", "baseline-2h", 4096, 1) with { Model = h2.Model }).ToJson(), h2.ToJson());
+        Assert.Equal((ExperimentRuns.Config("cpu-fidelity", "baseline-2h", 4096, 1) with { Model = h2.Model }).ToJson(), h2.ToJson());
     }
 
     [Fact]
@@ -89,8 +90,8 @@ public class FidelityAndFigureTests
         using var dir = new TestPaths.TempDir();
         var folder = FigureFolder.For(dir.Path, "fidelity", "smoke", 3);
         Assert.EndsWith(Path.Combine("fidelity", "smoke-3seeds"), folder.Path);
-        Figures.Save(FidelitySearch.Table(rows), folder, "budget-gap");
-        var chart = Figures.Save(FidelitySearch.Chart(rows), folder, "budget-gap");
+        Figures.Save(FidelityReport.Table(rows), folder, "budget-gap");
+        var chart = Figures.Save(FidelityReport.Chart(rows), folder, "budget-gap");
         var md = File.ReadAllText(Path.Combine(folder.Path, "budget-gap.md"));
         Assert.Contains("preset smoke · 3 seeds · commit ", md);
         Assert.Contains(folder.Provenance.Line, File.ReadAllText(Path.Combine(folder.Path, "budget-gap.html")));

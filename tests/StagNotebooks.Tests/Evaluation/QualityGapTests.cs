@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using StagNotebooks.Evaluation;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
+using StagNotebooks.Reporting;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Tests.Evaluation;
 
@@ -22,10 +24,10 @@ public class QualityGapTests
     [Fact]
     public void Each_hypothesis_changes_exactly_the_one_field_it_names_of_separate_2xh()
     {
-        var control = Leaves(Experiments.Config("cpu-fidelity", QualityGap.Control, 4096, seed: 2));
+        var control = Leaves(ExperimentRuns.Config("cpu-fidelity", QualityGap.Control, 4096, seed: 2));
         foreach (var h in QualityGap.Hypotheses)
         {
-            var arm = Leaves(Experiments.Config("cpu-fidelity", h.Arm.Variant, 4096, seed: 2, overrides: h.Arm.Overrides));
+            var arm = Leaves(ExperimentRuns.Config("cpu-fidelity", h.Arm.Variant, 4096, seed: 2, overrides: h.Arm.Overrides));
             var changed = arm.Where(kv => control[kv.Key] != kv.Value).Select(kv => kv.Key).ToList();
             Assert.Equal(new[] { h.Arm.Overrides.Single().Split('=')[0] }, changed);
         }
@@ -60,9 +62,9 @@ public class QualityGapTests
     public void Training_the_arms_applies_each_arms_overrides_and_reuses_runs_shared_with_plain_variants()
     {
         using var tmp = new TestPaths.TempDir();
-        var data = Experiments.Data();
-        var plain = Experiments.TrainAll("smoke", new[] { QualityGap.Control }, 1, data, tmp.Path);
-        var arms = Experiments.TrainAll("smoke", QualityGap.Arms(), 1, data, tmp.Path);
+        var data = ExperimentRuns.Data();
+        var plain = ExperimentRuns.TrainAll("smoke", new[] { QualityGap.Control }, 1, data, tmp.Path);
+        var arms = ExperimentRuns.TrainAll("smoke", QualityGap.Arms(), 1, data, tmp.Path);
         Assert.Equal(QualityGap.Arms().Select(a => a.Label), arms.Select(a => a.Label));
         var control = arms.Single(a => a.Label == QualityGap.Control).Seeds[0];
         Assert.True(control.Reused);
@@ -72,7 +74,7 @@ public class QualityGapTests
         Assert.True(zero.Run.Config.Model.ZeroInitCrossOutput);
         Assert.Contains("separate-2xh+zero-cross-out", zero.Run.Path);
         Assert.True(arms.Single(a => a.Label == "separate-2xh+null-decay").Seeds[0].Run.Config.DecayNullSlots);
-        var table = QualityGap.Table(arms);
+        var table = QualityGapReport.Table(arms);
         Assert.Equal(0.0, (double)table.Columns["− baseline-h"][0]!);
     }
 }

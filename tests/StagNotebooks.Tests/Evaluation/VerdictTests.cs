@@ -1,4 +1,5 @@
 using StagNotebooks.Evaluation;
+using StagNotebooks.Reporting;
 
 namespace StagNotebooks.Tests.Evaluation;
 
@@ -78,7 +79,7 @@ public class VerdictTests
         Assert.True(double.IsNaN(r.Arms[0].Sd));
         Assert.Equal("A vs B: difference +8, but A has 1 seed: no spread, so no interval", r.Reason);
         Assert.Contains("(1 seed, no sd)", r.ToString());
-        var t = Verdicts.Table(new[] { r });
+        var t = VerdictTable.Of(new[] { r });
         Assert.Equal("(no interval: 1 seed)", t["95% interval"][0]);
         Assert.Equal("n/a", t["p corrected"][0]);
     }
@@ -134,8 +135,8 @@ public class VerdictTests
         Assert.InRange(one.P, 0.02, 0.05);
         Assert.Equal(Verdict.Replicated, one.Label);
         var family = new[] { one, one with { }, one with { } };
-        var uncorrected = Verdicts.Table(family, Correction.None);
-        var holm = Verdicts.Table(family);
+        var uncorrected = VerdictTable.Of(family, Correction.None);
+        var holm = VerdictTable.Of(family);
         Assert.Equal("Replicated", uncorrected["verdict"][0]);
         Assert.Equal("uncorrected", uncorrected["correction"][0]);
         Assert.Equal("Inconclusive", holm["verdict"][0]);
@@ -156,8 +157,8 @@ public class VerdictTests
     public void Table_has_one_row_per_claim_with_interval_p_correction_and_label()
     {
         var m = M(("A", new[] { 0.0, 0.1, -0.1 }), ("B", new[] { 5.0, 5.2, 4.9 }), ("C", new[] { 10.0, 10.1, 9.8 }));
-        var t = Verdicts.Table(new[] { Verdicts.Judge(Claim.Beats("A beats B", "A", "B"), m), Verdicts.Judge(Claim.Between("B between", "B", "A", "C"), m) });
-        Assert.Equal(Verdicts.Columns, t.Columns.Select(c => c.Name));
+        var t = VerdictTable.Of(new[] { Verdicts.Judge(Claim.Beats("A beats B", "A", "B"), m), Verdicts.Judge(Claim.Between("B between", "B", "A", "C"), m) });
+        Assert.Equal(VerdictTable.Columns, t.Columns.Select(c => c.Name));
         Assert.Equal(2, t.Rows.Count);
         Assert.Equal("Replicated", t["verdict"][0]);
         Assert.Equal("paired", t["pairing"][0]);

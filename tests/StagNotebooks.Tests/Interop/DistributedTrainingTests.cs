@@ -6,6 +6,7 @@ using StagNotebooks.Model;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
 using TorchSharp;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Tests.Interop;
 
@@ -27,7 +28,7 @@ public class DistributedTrainingTests : IClassFixture<DistributedTrainingTests.R
         readonly TestPaths.TempDir _dir = new();
         readonly object _gate = new();
         public string Folder => _dir.Path;
-        public PackedDataset Dataset { get; } = Experiments.Data();
+        public PackedDataset Dataset { get; } = ExperimentRuns.Data();
         public TrainConfig Config { get; }
         public string ConfigPath => _dir.File("config.json");
         public string Data => Dataset.Folder;
@@ -37,7 +38,7 @@ public class DistributedTrainingTests : IClassFixture<DistributedTrainingTests.R
         public double TwoSeconds { get; private set; }
         bool _done;
 
-        public Runs() => Config = Experiments.Config("smoke", "separate-2xh", Dataset, seed: 3,
+        public Runs() => Config = ExperimentRuns.Config("smoke", "separate-2xh", Dataset, seed: 3,
             overrides: TrainingParityTests.StableRates.Concat(new[] { $"MaxSteps={Steps}", $"CheckpointEvery={Interval}", $"EvalEvery={Interval}" }));
 
         public void Train(string python)

@@ -4,6 +4,7 @@ using StagNotebooks.Model;
 using StagNotebooks.Workbench;
 using TorchSharp;
 using static TorchSharp.torch;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Tests.Interop;
 
@@ -36,7 +37,7 @@ public class PackedReaderTests
         if (PythonTorch.Require(nameof(Python_reads_the_CSharp_trainers_batches_and_validation_windows_from_the_bundled_data)) is not { } python) return;
         using var dir = new TestPaths.TempDir();
         using var scope = torch.NewDisposeScope();
-        var data = Experiments.Data();
+        var data = ExperimentRuns.Data();
         using var train = data.Open("train");
         using var val = data.Open("val");
         long[] indices = { 0, 1, 2, 49, 1_000_003, 123_456_789_012 };

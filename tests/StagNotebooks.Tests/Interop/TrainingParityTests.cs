@@ -4,6 +4,7 @@ using StagNotebooks.Model;
 using StagNotebooks.Training;
 using StagNotebooks.Workbench;
 using TorchSharp;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Tests.Interop;
 
@@ -44,8 +45,8 @@ public class TrainingParityTests
     {
         if (PythonTorch.Require(nameof(CSharp_and_PyTorch_training_agree_step_by_step_from_the_same_weights_and_batches)) is not { } python) return;
         using var dir = new TestPaths.TempDir();
-        var data = Experiments.Data();
-        var config = Experiments.Config("smoke", variant, data, seed: 5,
+        var data = ExperimentRuns.Data();
+        var config = ExperimentRuns.Config("smoke", variant, data, seed: 5,
             overrides: overrides.Concat(StableRates).Concat(new[] { $"MaxSteps={Steps}", "EvalEvery=25", "CheckpointEvery=25" }));
 
         // C#: the trainer's own initialisation, saved before the first step, is where PyTorch starts too.
@@ -94,8 +95,8 @@ public class TrainScriptInputTests
     {
         if (PythonTorch.Require(nameof(Train_py_names_the_file_and_field_of_bad_input)) is not { } python) return;
         using var dir = new TestPaths.TempDir();
-        var data = Experiments.Data();
-        var json = Experiments.Config("smoke", "separate-2xh", data).ToJson();
+        var data = ExperimentRuns.Data();
+        var json = ExperimentRuns.Config("smoke", "separate-2xh", data).ToJson();
         void Refused(string name, string config, string expected, params string[] extra)
         {
             File.WriteAllText(dir.File(name + ".json"), config);

@@ -6,6 +6,7 @@ using StagNotebooks.Training;
 using StagNotebooks.Workbench;
 using TorchSharp;
 using static TorchSharp.torch;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Tests.Model;
 
@@ -83,11 +84,11 @@ public class SmallDefectTests
     public void Reused_is_set_by_finding_a_finished_run_not_by_how_long_it_took()
     {
         using var dir = new TestPaths.TempDir();
-        var data = Experiments.Data();
-        var config = Experiments.Config("smoke", "baseline-h", data, overrides: new[] { "MaxSteps=2", "EvalEvery=2", "CheckpointEvery=2" });
-        var first = Experiments.Train(config, "baseline-h", data, dir.Path);
+        var data = ExperimentRuns.Data();
+        var config = ExperimentRuns.Config("smoke", "baseline-h", data, overrides: new[] { "MaxSteps=2", "EvalEvery=2", "CheckpointEvery=2" });
+        var first = ExperimentRuns.Train(config, "baseline-h", data, dir.Path);
         Assert.False(first.Reused);                 // trained here (in well under a second: the old rule called that "reused")
-        var second = Experiments.Train(config, "baseline-h", data, dir.Path);
+        var second = ExperimentRuns.Train(config, "baseline-h", data, dir.Path);
         Assert.True(second.Reused);
         Assert.Equal(first.Metrics.Select(m => m.Loss), second.Metrics.Select(m => m.Loss));
     }

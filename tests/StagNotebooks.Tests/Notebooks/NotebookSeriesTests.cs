@@ -1,5 +1,6 @@
 using StagNotebooks.Data;
 using StagNotebooks.Notebooks;
+using StagNotebooks.Reporting;
 
 namespace StagNotebooks.Tests.Notebooks;
 
@@ -48,7 +49,7 @@ public class NotebookSeriesTests
         var leafOf = Workbench.NotebookReceipt.LeafOverrides(receipts, "smoke");
         Assert.Equal(new Dictionary<string, string> { ["06-decode-latency"] = "tiny-baseline", ["11-synthetic"] = "synth-smoke" }, leafOf);
         // The roll-up `stag reproduce` writes: every notebook's verdicts, 11-synthetic's from its own preset's folder.
-        var claims = Workbench.ClaimsTable.Write(dir.File("figures"), "smoke", 1, leafOf);
+        var claims = Reporting.ClaimsTable.Write(dir.File("figures"), "smoke", 1, leafOf);
         Assert.Equal(new[] { "03-training", "05-window", "07-recurrent", "08-more-stacks", "10-beyond", "11-synthetic" }, claims.Notebooks);
         Assert.True(File.Exists(dir.File("figures/claims/smoke.md")));
         Assert.Equal(claims.Table.Rows.Count, claims.Counts.Values.Sum());

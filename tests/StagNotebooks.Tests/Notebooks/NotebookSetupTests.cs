@@ -34,6 +34,15 @@ public class NotebookSetupTests
     }
 
     [Fact]
+    public void No_notebook_builds_a_table_column_by_column_its_tables_come_from_reporting_builders()
+    {
+        var inline = Series.SelectMany(nb => CodeCells(nb).Select((c, i) => (Notebook: Path.GetFileName(nb), Cell: i, Source: c)))
+            .Where(x => Regex.IsMatch(x.Source, @"new\s+DataFrame\s*\(|new\s+\w+DataFrameColumn\s*(<[^>]*>)?\s*\("))
+            .Select(x => $"{x.Notebook} code cell {x.Cell}").ToList();
+        Assert.True(inline.Count == 0, "inline DataFrames (add a builder to lib/StagNotebooks/Reporting/): " + string.Join(", ", inline));
+    }
+
+    [Fact]
     public void The_namespaces_setup_imports_are_the_librarys()
     {
         var declared = typeof(NotebookSession).Assembly.GetTypes().Select(t => t.Namespace).Where(n => n != null).ToHashSet();

@@ -5,10 +5,11 @@ using StagNotebooks.Probing;
 using StagNotebooks.Tests.Model;
 using TorchSharp;
 using static TorchSharp.torch;
+using StagNotebooks.Reporting;
 
 namespace StagNotebooks.Tests.Probing;
 
-/// <summary>Named hook points (Model/ModelHooks.cs): they read and replace in the forward and in every engine's step.</summary>
+/// <summary>Named hook points (Model/Hooks/ModelHooks.cs): they read and replace in the forward and in every engine's step.</summary>
 public class HookTests
 {
     static readonly StagFormerConfig Sep = Variants.Tiny with { Stacks = 2, Weights = WeightSharing.Separate };

@@ -128,7 +128,7 @@ public class PatternHookTests
     }
 
     [Fact]
-    public void Filters_never_reach_a_pattern_and_a_decode_step_refuses_one_by_name()
+    public void Filters_never_reach_a_pattern()
     {
         using var scope = torch.NewDisposeScope();
         var m = Variants.Model(Sep);
@@ -137,24 +137,54 @@ public class PatternHookTests
         Interventions.RunWithHooks(m, tokens, new HookSet().Add(_ => true, (_, p) => { seen.Add(p.Name); return null; }));
         Assert.Equal(HookNames.All(Sep), seen);
         Assert.DoesNotContain(seen, HookNames.IsPattern);
+    }
+
+    /// <summary>
+    /// A decode step of every engine shows the patterns its query makes over the keys its cache holds: the self pattern
+    /// as the sequential engine's step (the forward on one position) shows it, the cross pattern over the null slot and
+    /// the visible memory only (the sequential engine also shows its cache's invisible keys, at 0); leaving them leaves
+    /// the logits bit-identical, and all cross weight on the null slot gives the sequential engine's logits.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void Every_engines_step_shows_and_replaces_the_patterns_its_query_makes(int window)
+    {
+        using var scope = torch.NewDisposeScope();
+        var config = window == 0 ? Sep : Sep with { CrossWindow = window };
+        var m = Variants.Model(config);
+        var tokens = Variants.Tokens(config);
+        (Tensor Cross, Tensor Self, Tensor Plain, Tensor Left, Tensor Replaced) Step(EngineKind kind)
+        {
+            Tensor Run(HookSet? hooks)
+            {
+                using var engine = EngineKinds.Create(m, kind);
+                using var session = engine.Start(2);
+                session.Prefill(tokens.narrow(1, 0, 3));
+                using var attached = ModelHooks.Attach(hooks);
+                return session.Step(tokens.narrow(1, 3, 1)).detach().clone();
+            }
+            Tensor? cross = null, self = null;
+            var left = Run(new HookSet().Add(Cross, (v, _) => { cross = v.detach().clone().DetachFromDisposeScope(); return null; })
+                                        .Add(Self, (v, _) => { self = v.detach().clone().DetachFromDisposeScope(); return v; }));
+            return (cross!, self!, Run(null), left, Run(new HookSet().Add(Cross, AllOnNull)));
+        }
+        var reference = Step(EngineKind.Sequential);
+        Assert.Equal(new long[] { 2, 1, config.Heads, 4 }, reference.Self.shape);
         foreach (var kind in new[] { EngineKind.Parallel, EngineKind.Stacked })
         {
-            using var engine = EngineKinds.Create(m, kind);
-            using var session = engine.Start(2);
-            using var attached = ModelHooks.Attach(new HookSet().Add(Cross, AllOnNull));
-            session.Prefill(tokens.narrow(1, 0, 3));                              // a prefill is the forward: it fires
-            var e = Assert.ThrowsAny<Exception>(() => session.Step(tokens.narrow(1, 3, 1)));
-            while (e.InnerException is { } inner && e is not InvalidOperationException) e = inner;   // the parallel engine's worker may wrap it
-            Assert.StartsWith("hook point stacks.1.layers.0.cross_attn.hook_pattern does not fire in a decode step", e.Message);
-        }
-        using var sequential = EngineKinds.Create(m, EngineKind.Sequential);   // its steps are the forward on one position
-        using var s = sequential.Start(2);
-        using (ModelHooks.Attach(new HookSet().Add(Cross, AllOnNull)))
-        {
-            s.Prefill(tokens.narrow(1, 0, 3));
-            var step = s.Step(tokens.narrow(1, 3, 1));
-            var forward = Interventions.RunWithHooks(m, tokens.narrow(1, 0, 4), new HookSet().Add(Cross, AllOnNull));
-            Variants.AssertClose(forward.select(1, 3), step, 1e-4, "sequential step with the pattern replaced");
+            var got = Step(kind);
+            // The step's cache holds exactly the visible memory: the null slot, then positions 0–2 (window 2: the last two).
+            int visible = window == 0 ? 3 : window;
+            Assert.Equal(new long[] { 2, 1, config.Heads, 1 + visible }, got.Cross.shape);
+            Variants.AssertClose(torch.ones(2, 1, config.Heads), got.Cross.sum(3), 1e-5, $"{kind}: cross rows sum to 1");
+            // The sequential engine shows every key of its cache, the invisible ones (the current position, keys out of the window) at 0.
+            Variants.AssertClose(reference.Cross.sort(3).Values.narrow(3, reference.Cross.shape[3] - 1 - visible, 1 + visible), got.Cross.sort(3).Values, 1e-5, $"{kind}: cross weights");
+            if (window == 0) Variants.AssertClose(reference.Cross.narrow(3, 0, 1 + visible), got.Cross, 1e-5, $"{kind}: cross pattern, in order");
+            Variants.AssertClose(reference.Self, got.Self, 1e-5, $"{kind}: self pattern");
+            Assert.True(Same(got.Plain, got.Left), $"{kind}: a hook that leaves the patterns changed the logits");
+            Variants.AssertClose(reference.Replaced, got.Replaced, 1e-4, $"{kind}: all cross weight on the null slot");
+            Assert.True((got.Plain - got.Replaced).abs().max().item<float>() > 1e-4, $"{kind}: the replacement changed nothing");
         }
     }
 }

@@ -1,6 +1,8 @@
 using StagNotebooks.Benchmarks;
 using StagNotebooks.Evaluation.Synthetic;
 using TorchSharp;
+using StagNotebooks.Reporting;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Tests.Synthetic;
 
@@ -30,7 +32,7 @@ public class SyntheticBenchTests
         // Position 0 has no memory in either mode (only the null slot): the logits agree there.
         Assert.True((tf.narrow(1, 0, 1) - rec.narrow(1, 0, 1)).abs().max().item<float>() < 1e-4);
 
-        var table = SyntheticBench.Table(new[] { first, again });
+        var table = SyntheticReport.Table(new[] { first, again });
         Assert.Equal(2, table.Rows.Count);
     }
 }

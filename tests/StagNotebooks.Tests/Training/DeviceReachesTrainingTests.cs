@@ -1,6 +1,7 @@
 using StagNotebooks.Notebooks;
 using StagNotebooks.Workbench;
 using TorchSharp;
+using StagNotebooks.Experiments;
 
 namespace StagNotebooks.Tests.Training;
 
@@ -12,7 +13,7 @@ public class DeviceReachesTrainingTests
     public void An_unknown_device_is_an_error_naming_it_before_anything_is_trained()
     {
         using var tmp = new TestPaths.TempDir();
-        var e = Assert.Throws<ArgumentException>(() => Experiments.TrainAll("smoke", new[] { "baseline-h" }, 1, Experiments.Data(), tmp.Path, device: "tpu"));
+        var e = Assert.Throws<ArgumentException>(() => ExperimentRuns.TrainAll("smoke", new[] { "baseline-h" }, 1, ExperimentRuns.Data(), tmp.Path, device: "tpu"));
         Assert.Equal("--device tpu: expected auto, cpu, cuda or cuda:N.", e.Message);
         Assert.Empty(Directory.GetDirectories(tmp.Path));
     }
@@ -21,10 +22,10 @@ public class DeviceReachesTrainingTests
     public void Training_runs_on_the_device_asked_for_and_records_it()
     {
         using var tmp = new TestPaths.TempDir();
-        var trained = Experiments.TrainAll("smoke", new[] { "baseline-h" }, 1, Experiments.Data(), tmp.Path, device: "cpu");
+        var trained = ExperimentRuns.TrainAll("smoke", new[] { "baseline-h" }, 1, ExperimentRuns.Data(), tmp.Path, device: "cpu");
         Assert.Equal("cpu", trained[0].Seeds[0].Run.TrainedOn);
         if (torch.cuda.is_available()) return;   // below: a CPU-only machine must refuse CUDA instead of training on "auto"
-        var e = Assert.Throws<ArgumentException>(() => Experiments.TrainAll("smoke", new[] { "baseline-h" }, 1, Experiments.Data(), tmp.Path, device: "cuda"));
+        var e = Assert.Throws<ArgumentException>(() => ExperimentRuns.TrainAll("smoke", new[] { "baseline-h" }, 1, ExperimentRuns.Data(), tmp.Path, device: "cuda"));
         Assert.StartsWith("--device cuda: CUDA is not available", e.Message);
     }
 

@@ -54,6 +54,7 @@ public class RunSchedulerTests
         Assert.Equal(2, seen[^1].Done);
         Assert.Equal(2, seen[^1].Total);
         Assert.StartsWith("training 2/2 done", seen[^1].ToString());
+        Assert.Equal(0, seen[^1].SecondsLeft);
     }
 
     [Fact]
@@ -70,6 +71,22 @@ public class RunSchedulerTests
         RunScheduler.TrainAll(requests.Take(1).ToList(), options);
         var after = RunScheduler.Plan(requests, options);
         Assert.Equal("1 of 2 runs to train (1 reused), 1 at a time: about " + RunEstimate.Words(after.EstimatedSeconds), after.ToString());
+    }
+
+    [Fact]
+    public void Time_left_weighs_each_run_by_its_estimate_not_by_its_steps()
+    {
+        using var dir = new TestPaths.TempDir();
+        var data = PackedDataset.PrepareBundled(Presets.Tokenizer("smoke"));
+        // Same shape, 6 and 600 steps (planned, not trained): one measured pace, so the second run is estimated far longer.
+        var plan = RunScheduler.Plan(new[] { Request(data, "baseline-h", 1, 6), Request(data, "baseline-h", 2, 600) }, new RunOptions(dir.Path, "cpu", 1));
+        Assert.Equal(2, plan.RunSeconds.Count);
+        Assert.True(plan.RunSeconds[1] > 4 * plan.RunSeconds[0], $"estimated {plan.RunSeconds[0]:F2} s and {plan.RunSeconds[1]:F2} s");
+        Assert.Equal(plan.EstimatedSeconds, plan.RunSeconds.Sum(), 6);
+        // The first run (1 of 11 units of work) took 5 s: 10 units left at that pace is 50 s, not the 5 s one run of two would say.
+        Assert.Equal(50, RunScheduler.TimeLeft(11, 1, 5, estimate: 99), 9);
+        Assert.Equal(99, RunScheduler.TimeLeft(11, 0, 5, estimate: 99));
+        Assert.Equal(0, RunScheduler.TimeLeft(11, 11, 60, estimate: 99));
     }
 
     [Fact]

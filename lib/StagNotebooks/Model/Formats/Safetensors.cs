@@ -41,26 +41,7 @@ public static class Safetensors
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors: writing needs a little-endian host");
         var list = tensors.ToList();
-        var header = new JsonObject();
-        if (metadata is { Count: > 0 })
-        {
-            var meta = new JsonObject();
-            foreach (var (k, v) in metadata) meta[k] = v;
-            header["__metadata__"] = meta;
-        }
-        long offset = 0;
-        foreach (var (name, t) in list)
-        {
-            if (name == "__metadata__") throw new ArgumentException("safetensors: a tensor may not be named __metadata__");
-            long bytes = t.numel() * ElementSize(DtypeName(t.dtype));
-            header[name] = new JsonObject
-            {
-                ["dtype"] = DtypeName(t.dtype),
-                ["shape"] = new JsonArray(t.shape.Select(s => (JsonNode)JsonValue.Create(s)).ToArray()),
-                ["data_offsets"] = new JsonArray(JsonValue.Create(offset), JsonValue.Create(offset + bytes)),
-            };
-            offset += bytes;
-        }
+        var header = Header(list, metadata);
         var json = Encoding.UTF8.GetBytes(header.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         int padded = (json.Length + 7) / 8 * 8;
 
@@ -87,6 +68,32 @@ public static class Safetensors
         {
             if (File.Exists(tmp)) File.Delete(tmp);
         }
+    }
+
+    /// <summary>The JSON header: the metadata, then each tensor's dtype, shape and byte range in the data section, in order.</summary>
+    static JsonObject Header(List<KeyValuePair<string, Tensor>> list, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var header = new JsonObject();
+        if (metadata is { Count: > 0 })
+        {
+            var meta = new JsonObject();
+            foreach (var (k, v) in metadata) meta[k] = v;
+            header["__metadata__"] = meta;
+        }
+        long offset = 0;
+        foreach (var (name, t) in list)
+        {
+            if (name == "__metadata__") throw new ArgumentException("safetensors: a tensor may not be named __metadata__");
+            long bytes = t.numel() * ElementSize(DtypeName(t.dtype));
+            header[name] = new JsonObject
+            {
+                ["dtype"] = DtypeName(t.dtype),
+                ["shape"] = new JsonArray(t.shape.Select(s => (JsonNode)JsonValue.Create(s)).ToArray()),
+                ["data_offsets"] = new JsonArray(JsonValue.Create(offset), JsonValue.Create(offset + bytes)),
+            };
+            offset += bytes;
+        }
+        return header;
     }
 
     /// <summary>Reads and checks the header: every entry's dtype, shape and offsets, and that the data section is all there.</summary>

@@ -9,7 +9,8 @@ namespace StagNotebooks.Model;
 /// forward computes attention with SDPA, which does not expose its weights, so only when a hook listens at a pattern
 /// point are the weights computed explicitly (softmax(q·kᵀ/√D) over the visible keys) and shown to it. A hook that
 /// leaves the pattern (returns null or the value itself) leaves SDPA's output, so the logits stay bit-identical; a
-/// replacement p' gives the heads' outputs p'·V (no attention dropout: hooks are for evaluation).
+/// replacement p' gives the heads' outputs p'·V (no attention dropout: hooks are for evaluation). A decode step
+/// (<see cref="TransformerBlock.Step"/>, every engine) does the same for its one query over the cached keys.
 /// </summary>
 internal static class AttentionPatternHook
 {
@@ -28,14 +29,4 @@ internal static class AttentionPatternHook
     /// </summary>
     public static Tensor? Replace(HookSet hooks, string name, Tensor probs, int start) =>
         hooks.TryApply(name, probs.transpose(1, 2), start, out var r) ? r.transpose(1, 2) : null;
-
-    /// <summary>
-    /// A decode step (<see cref="TransformerBlock.Step"/>) computes attention with SDPA on cached K/V and never forms
-    /// the weights: a pattern hook attached by name cannot fire there, so attaching one is an error naming it.
-    /// </summary>
-    public static void RefuseInStep(HookSet hooks)
-    {
-        if (hooks.FirstPatternName is { } name)
-            throw new InvalidOperationException($"hook point {name} does not fire in a decode step (TransformerBlock.Step: the parallel, stacked and recurrent engines' steps use SDPA without its weights); attach it to a teacher-forced forward, a prefill or the sequential engine");
-    }
 }

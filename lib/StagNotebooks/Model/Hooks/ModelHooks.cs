@@ -92,12 +92,8 @@ public sealed class HookSet
     {
         if (!_byName.TryGetValue(name, out var list)) _byName[name] = list = new List<ActivationHook>();
         list.Add(hook);
-        if (FirstPatternName is null && HookNames.IsPattern(name)) FirstPatternName = name;
         return this;
     }
-
-    /// <summary>The first attention-pattern point a hook was added to by name (null: none); decode steps refuse such a set.</summary>
-    public string? FirstPatternName { get; private set; }
 
     /// <summary>Hooks every name <paramref name="filter"/> accepts, except the attention patterns (<see cref="HookNames.IsPattern"/>: by exact name only).</summary>
     public HookSet Add(Func<string, bool> filter, ActivationHook hook)

@@ -59,8 +59,7 @@ public sealed partial class TransformerBlock
     public static Tensor Step(Tensor x, int pos, int layer, IBlockStepWeights w, BlockStepCaches caches, BlockStepShape shape, int firstPass = 0)
     {
         var hooks = ModelHooks.Current;
-        if (hooks is not null) AttentionPatternHook.RefuseInStep(hooks);
-        x = SelfAttentionStep(x, pos, w, caches.Self, shape);
+        x = SelfAttentionStep(x, pos, w, caches.Self, shape, hooks is null ? null : new HookSite(hooks, firstPass, layer));
         if (caches.Cross is { } cross)
         {
             long n = x.shape[0];
@@ -78,8 +77,8 @@ public sealed partial class TransformerBlock
         return x;
     }
 
-    /// <summary>x + SelfAttn(norm x) for n stacks: one projection, one RoPE, one SDPA over the n·B rows.</summary>
-    static Tensor SelfAttentionStep(Tensor x, int pos, IBlockStepWeights w, KVCache self, BlockStepShape s)
+    /// <summary>x + SelfAttn(norm x) for n stacks: one projection, one RoPE, one SDPA over the n·B rows (with hooks: each row's attn.hook_pattern).</summary>
+    static Tensor SelfAttentionStep(Tensor x, int pos, IBlockStepWeights w, KVCache self, BlockStepShape s, HookSite? site)
     {
         long n = x.shape[0], b = x.shape[1], d = x.shape[2], h = s.Heads;
         var qkv = w.Qkv(RMSNorm.Direction(x, s.NormEps)).view(n * b, 3 * h, 1, s.HeadDim);   // (n·B, 3H, 1, D)
@@ -88,6 +87,7 @@ public sealed partial class TransformerBlock
         self.Append(qk.narrow(1, h, h), qkv.narrow(1, 2 * h, h));
         var (k, v) = self.Contents();                                                        // (n·B, H, pos+1, D)
         var y = nn.functional.scaled_dot_product_attention(qk.narrow(1, 0, h), k, v);         // one query sees every key
+        if (site is not null) PatternRows(site, pos, static (p, l) => HookNames.AttnPattern(p, l), qk.narrow(1, 0, h), k, v, y, n, b, emptyColumn: false);
         return w.AttnOut(x, y.view(n, b, d));
     }
 
@@ -106,12 +106,17 @@ public sealed partial class TransformerBlock
         if (empty && site is null) return;
         long n = upper.shape[0], b = upper.shape[1], d = upper.shape[2];
         Tensor y;                                                                            // (n_c·B, H, 1, D)
-        if (empty) y = torch.zeros(n * b, s.Heads, 1, s.HeadDim, dtype: upper.dtype, device: upper.device);
+        if (empty)
+        {
+            y = torch.zeros(n * b, s.Heads, 1, s.HeadDim, dtype: upper.dtype, device: upper.device);
+            if (site is not null) EmptyPatternRows(site, pos, n, b, s.Heads, upper);
+        }
         else
         {
             var q = s.Rotate(w.CrossQuery(RMSNorm.Direction(upper, s.NormEps)).view(n * b, s.Heads, 1, s.HeadDim), pos);   // (n_c·B, H, 1, D)
             var (k, v) = nullSlot ? cross.ContentsWithReserved() : cross.Contents();
             y = nn.functional.scaled_dot_product_attention(q, k, v);
+            if (site is not null) PatternRows(site, pos, static (p, l) => HookNames.CrossPattern(p, l), q, k, v, y, n, b, emptyColumn: !nullSlot);
         }
         if (site is null) { w.AddCrossOut(upper, y.view(n, b, d)); return; }
         site.Set.ApplyToRows(y.view(n, b, s.Heads, s.HeadDim), site.Pass, static (p, l) => HookNames.CrossZ(p, l), site.Layer, pos);
@@ -119,5 +124,42 @@ public sealed partial class TransformerBlock
         w.AddCrossOut(added, y.view(n, b, d));                                                // 0 + y·W_oᵀ: exactly what the fused path adds
         site.Set.ApplyToRows(added, site.Pass, static (p, l) => HookNames.CrossOut(p, l), site.Layer, pos);
         upper.PlusInPlace(added);
+    }
+
+    /// <summary>
+    /// A step's attention-pattern hook points (<see cref="HookNames.AttnPattern"/>, <see cref="HookNames.CrossPattern"/>):
+    /// for each row (pass <c>site.Pass</c> + i) whose point a hook wants, the weights softmax(q·kᵀ/√D) of its one query
+    /// over the keys the step's cache holds, shown as (B, 1, H, K) at <paramref name="pos"/>: for self-attention every
+    /// position ≤ pos, as the sequential engine shows it; for cross-attention the null slot, then the visible memory in
+    /// the cache's order (without a null slot: a leading column for the empty row, 0 here), where the sequential engine
+    /// also shows its cache's invisible keys at 0. A replacement p' makes that
+    /// row's heads' outputs p'·V, written into <paramref name="y"/> in place; rows no hook replaces keep SDPA's output,
+    /// bit for bit. q (n·B, H, 1, D), k and v (n·B, H, K, D), y (n·B, H, 1, D).
+    /// </summary>
+    static void PatternRows(HookSite site, int pos, Func<int, int, string> name, Tensor q, Tensor k, Tensor v, Tensor y, long n, long b, bool emptyColumn)
+    {
+        Tensor? probs = null;
+        for (int i = 0; i < n; i++)
+        {
+            var point = name(site.Pass + i, site.Layer);
+            if (!site.Set.Wants(point)) continue;
+            probs ??= AttentionPatternHook.Probabilities(q, k, null);                          // (n·B, H, 1, K)
+            long heads = probs.shape[1], keys = probs.shape[3], dim = v.shape[3];
+            var row = probs.view(n, b, heads, 1, keys).select(0, i);                            // (B, H, 1, K)
+            var shown = emptyColumn ? torch.cat(new[] { torch.zeros(b, heads, 1, 1, dtype: row.dtype, device: row.device), row }, 3) : row;
+            if (AttentionPatternHook.Replace(site.Set, point, shown, pos) is not { } r) continue;
+            var weights = emptyColumn ? r.narrow(3, 1, keys) : r;                                 // the empty column's value is zero
+            y.view(n, b, heads, 1, dim).select(0, i).copy_(torch.matmul(weights, v.view(n, b, heads, keys, dim).select(0, i)));
+        }
+    }
+
+    /// <summary>Cross-attention before any memory, without a null slot: each wanted row's pattern is all weight on the empty column (B, 1, H, 1); its output stays zero.</summary>
+    static void EmptyPatternRows(HookSite site, int pos, long n, long b, int heads, Tensor like)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            var point = HookNames.CrossPattern(site.Pass + i, site.Layer);
+            if (site.Set.Wants(point)) AttentionPatternHook.Replace(site.Set, point, torch.ones(b, heads, 1, 1, dtype: like.dtype, device: like.device), pos);
+        }
     }
 }
