@@ -59,7 +59,7 @@ public sealed class BenchDecodeCommand : ICommand
         if (threadAblation)
             cases.Insert(cases.FindIndex(c => c.Engine == EngineKind.Parallel) + 1, cases.First(c => c.Engine == EngineKind.Parallel) with { CallerThreads = CallerThreadSetting.PerStep });
         var results = DecodeBenchmark.Run(cases, o, json ? null : Console.WriteLine);
-        var text = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true });
+        var text = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });   // a ratio bound can be infinite
         if (outPath != null) AtomicFile.WriteAllText(outPath, text);
         if (json) { Console.WriteLine(text); return 0; }
         Print(results, o);
@@ -73,9 +73,10 @@ public sealed class BenchDecodeCommand : ICommand
     static void Print(IReadOnlyList<DecodeBenchResult> results, DecodeBenchOptions o)
     {
         var floor = DecodeFloor.Measure(TorchRuntime.ResolveDevice(o.Device));
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);   // a log file: one row per line, not 80 columns of wrapped cells
         var t = new Table().Border(TableBorder.Rounded);
         foreach (var col in new[] { "variant", "engine", "prefill ms", "decode ms/token (IQR)", "floor ms", "× floor", "tokens/s", "× baseline-2h [95%]", "outliers", "= sequential", "calls/step", "weights MB", "self KV MB", "cross KV MB" })
-            t.AddColumn(col);
+            t.AddColumn(Markup.Escape(col));   // "[95%]" is markup to Spectre otherwise
         foreach (var r in results)
             t.AddRow(r.Variant, r.EngineName, $"{r.PrefillMs:F2}", $"{r.DecodeMedianMs:F3} ({r.DecodeP25Ms:F3}–{r.DecodeP75Ms:F3})", $"{floor.Ms(r):F3}", $"{r.DecodeMedianMs / floor.Ms(r):F2}", $"{r.TokensPerSecond:F0}",
                 r.Noisy ? $"[yellow]{Markup.Escape(r.RatioText)}[/]" : Markup.Escape(r.RatioText), $"{r.Outliers}", r.TokensEqualSequential switch { true => "yes", false => "[red]NO[/]", null => "n/a" }, $"{r.CriticalPathTensors}", $"{r.WeightBytes / 1e6:F1}", $"{r.SelfKvBytes / 1e6:F2}", $"{r.CrossKvBytes / 1e6:F2}");
