@@ -84,13 +84,7 @@ public sealed class BenchDecodeCommand : ICommand
         Console.WriteLine($"floor = calls/step × the cost of one call + bytes read ÷ stream bandwidth, measured here: {floor}");
         // A prediction, not a measurement: the measured calls and computed bytes under assumed GPU constants.
         var g = GpuAssumptions.H200;
-        double Gpu(DecodeBenchResult r)
-        {
-            double total = r.Engine == EngineKind.Parallel
-                ? results.FirstOrDefault(x => x.Variant == r.Variant && x.Engine == EngineKind.Sequential)?.CriticalPathTensors ?? r.CriticalPathTensors
-                : r.CriticalPathTensors;
-            return GpuLatencyPrediction.PredictMs(g, r.CriticalPathTensors, total, r.BytesReadPerStep);
-        }
+        double Gpu(DecodeBenchResult r) => GpuLatencyPrediction.PredictMs(g, r, results);
         var gpuBase = results.FirstOrDefault(r => r.Variant == o.BaselineVariant) is { } b0 ? Gpu(b0) : double.NaN;
         Console.WriteLine($"PREDICTED on a GPU (not measured; {g.Device}: {g.LaunchUs} µs/call issued, {g.KernelUs} µs/kernel, {g.BandwidthGBs} GB/s, one stream):");
         foreach (var r in results)

@@ -1,3 +1,5 @@
+using StagNotebooks.Decoding;
+
 namespace StagNotebooks.Benchmarks;
 
 /// <summary>
@@ -78,4 +80,16 @@ public static class GpuLatencyPrediction
     /// <param name="totalCalls">calls of the whole step, over all threads (= the sequential engine's count for the thread engine)</param>
     public static double PredictMs(GpuAssumptions g, double criticalCalls, double totalCalls, double bytes) =>
         Math.Max(criticalCalls * g.LaunchUs / 1e3, totalCalls * g.KernelUs / 1e3 + bytes / (g.BandwidthGBs * 1e9) * 1e3);
+
+    /// <summary>
+    /// The prediction for a measured case of <paramref name="all"/>: its calls and bytes; the thread engine's whole step
+    /// issues the sequential engine's calls of the same variant (its own count when that case was not measured).
+    /// </summary>
+    public static double PredictMs(GpuAssumptions g, DecodeBenchResult r, IReadOnlyList<DecodeBenchResult> all)
+    {
+        double total = r.Engine == EngineKind.Parallel
+            ? all.FirstOrDefault(x => x.Variant == r.Variant && x.Engine == EngineKind.Sequential)?.CriticalPathTensors ?? r.CriticalPathTensors
+            : r.CriticalPathTensors;
+        return PredictMs(g, r.CriticalPathTensors, total, r.BytesReadPerStep);
+    }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using MathNet.Numerics.Distributions;
-using Microsoft.Data.Analysis;
 
 namespace StagNotebooks.Evaluation;
 

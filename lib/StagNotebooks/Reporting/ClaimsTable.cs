@@ -1,7 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Analysis;
 using StagNotebooks.Evaluation;
-using StagNotebooks.IO;
 
 namespace StagNotebooks.Reporting;
 

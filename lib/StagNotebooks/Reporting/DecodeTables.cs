@@ -71,9 +71,7 @@ public static class DecodeTables
     /// </summary>
     public static DataFrame GpuPrediction(IReadOnlyList<DecodeBenchResult> results, GpuAssumptions g)
     {
-        double Gpu(DecodeBenchResult r) => GpuLatencyPrediction.PredictMs(g, r.CriticalPathTensors,
-            r.Engine == EngineKind.Parallel ? results.First(x => x.Variant == r.Variant && x.Engine == EngineKind.Sequential).CriticalPathTensors : r.CriticalPathTensors,
-            r.BytesReadPerStep);
+        double Gpu(DecodeBenchResult r) => GpuLatencyPrediction.PredictMs(g, r, results);
         double baseline = Gpu(results.First(r => r.Variant == "baseline-2h" && r.Engine == EngineKind.Sequential));
         return new DataFrame(new StringDataFrameColumn("variant / engine", results.Select(r => $"{r.Variant} {r.EngineName}")),
             new DoubleDataFrameColumn($"predicted ms/token on an {g.Device}", results.Select(Gpu)),

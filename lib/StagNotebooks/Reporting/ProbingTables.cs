@@ -90,7 +90,8 @@ public static class ProbingTables
     /// <summary>One row per (hook point, position): the metric and the fraction restored.</summary>
     public static DataFrame ToDataFrame(this PatchingSweep sweep)
     {
-        var cells = sweep.Points.SelectMany((p, i) => sweep.Positions.Select((pos, j) => (Point: p, Position: pos, Metric: sweep.Metric[i][j], Restored: sweep.Restored[i][j]))).ToList();
+        var restored = sweep.Restored;   // a computed matrix: once, not per cell
+        var cells = sweep.Points.SelectMany((p, i) => sweep.Positions.Select((pos, j) => (Point: p, Position: pos, Metric: sweep.Metric[i][j], Restored: restored[i][j]))).ToList();
         return new DataFrame(
             new StringDataFrameColumn("hook point", cells.Select(c => c.Point)),
             new Int32DataFrameColumn("position", cells.Select(c => c.Position)),
