@@ -13,7 +13,7 @@ public sealed class ReproduceCommand : ICommand
     public string Summary => "run the whole notebook series headless: trains (or reuses) every model, writes figures/";
     public string Usage => """
         stag reproduce [--preset cpu-judge] [--seeds 3] [--quick] [--device auto|cpu|cuda] [-p Name=value ...] [--threads N]
-                       [--only 03,07] [--concurrency auto|N] [--in-place]
+                       [--only 03,07] [--concurrency auto|N] [--in-place] [--plan]
 
           With no options: the series that decides, at the judging preset (cpu-judge: h = 2 per stack) with 3 seeds,
           each arm at the learning rate its sweep chose (figures/lr-sweep/cpu-judge-*/chosen-rates.json) — hours on a
@@ -34,9 +34,14 @@ public sealed class ReproduceCommand : ICommand
           --in-place writes each executed notebook over itself in notebooks/ (atomically, stamped with the source
           hash of every code cell, preset, seeds and commit) instead of into figures/notebooks/: how the committed
           notebooks are re-executed; `stag notebook check` then tells whether they are complete and current.
+          Before the first notebook it prints the series plan: every notebook's nb.Train calls read from its source,
+          the models each trains first (a model two notebooks share counts once; finished ones in runs/ are reused)
+          and the estimated training time (from runs already in runs/, else a few measured steps per model shape);
+          after each notebook, the models trained so far and the time left at the pace so far.
+          --plan prints the plan and stops.
         """;
 
-    public IEnumerable<string> Switches => ["in-place", "quick"];
+    public IEnumerable<string> Switches => ["in-place", "quick", "plan"];
 
     /// <summary>The notebooks' parameters: the judging preset with 3 seeds, or with --quick smoke with one; --preset, --seeds, --device and -p override.</summary>
     static Dictionary<string, string> SeriesParameters(CommandLine args)
@@ -62,14 +67,12 @@ public sealed class ReproduceCommand : ICommand
         var only = args.All("only");
         var concurrency = CommonOptions.Concurrency(args) is int n and > 0 ? n.ToString() : "auto";   // to each notebook's process
         var inPlace = args.Flag("in-place");
+        var planOnly = args.Flag("plan");
         args.RejectUnknown();
-        string seriesLeaf;
-        int seeds = int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture);
-        try { seriesLeaf = FigureFolder.Leaf(parameters["Preset"], seeds); }
-        catch (ArgumentException e) { throw new CliException($"--preset/--seeds: {e.Message}"); }
+        var (seriesLeaf, seeds) = SeriesLeaf(parameters);
         Console.WriteLine(seeds < 2
             ? $"preset {parameters["Preset"]}, 1 seed: this run shows the machinery and decides nothing (a verdict needs seeds to have an interval)"
-            : $"preset {parameters["Preset"]}, {seeds} seeds: each notebook prints what it will train and about how long before it trains");
+            : $"preset {parameters["Preset"]}, {seeds} seeds: the plan first, then each notebook prints what it trains and about how long before it trains");
         var output = Path.Combine(RepoPaths.Figures, "notebooks");
         Directory.CreateDirectory(output);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -77,6 +80,9 @@ public sealed class ReproduceCommand : ICommand
         IReadOnlyList<string> notebooks;
         try { notebooks = NotebookSeries.Select(series, only); }
         catch (ArgumentException e) { throw new CliException($"--only: {e.Message}"); }
+        var plan = PrintPlan(notebooks, parameters, concurrency);
+        if (planOnly) return plan is null ? 1 : 0;
+        var sincePlan = System.Diagnostics.Stopwatch.StartNew();
         var memory = new List<(string Notebook, double Seconds, double PeakMB)>();
         foreach (var nb in notebooks)
         {
@@ -85,6 +91,7 @@ public sealed class ReproduceCommand : ICommand
             var (code, seconds, peak) = RunChild(nb, NotebookSeries.Applicable(nb, parameters), inPlace ? nb : Path.Combine(output, Path.GetFileName(nb)), threads, receipt, concurrency);
             memory.Add((Path.GetFileName(nb), seconds, peak));
             Console.WriteLine($"  {seconds:F0} s, peak resident memory {peak / 1024:F2} GB");
+            if (plan is { Runs.Count: > 0 }) Console.WriteLine($"  {plan.ProgressLine(sincePlan.Elapsed.TotalSeconds)}");
             WriteMemory(Path.Combine(output, "reproduce-memory.csv"), parameters["Preset"], memory);
             if (code != 0)
             {
@@ -101,6 +108,31 @@ public sealed class ReproduceCommand : ICommand
         }
         PrintSummary(notebooks.Count, clock.Elapsed, memory, output, inPlace, claims);
         return 0;
+    }
+
+    /// <summary>The figure-folder leaf of the series (preset and seeds) and its seed count.</summary>
+    static (string Leaf, int Seeds) SeriesLeaf(IReadOnlyDictionary<string, string> parameters)
+    {
+        int seeds = int.Parse(parameters["Seeds"], System.Globalization.CultureInfo.InvariantCulture);
+        try { return (FigureFolder.Leaf(parameters["Preset"], seeds), seeds); }
+        catch (ArgumentException e) { throw new CliException($"--preset/--seeds: {e.Message}"); }
+    }
+
+    /// <summary>The series plan (<see cref="SeriesPlan"/>), printed; null, with the reason on stderr, when it cannot be made.</summary>
+    static SeriesPlan? PrintPlan(IReadOnlyList<string> notebooks, IReadOnlyDictionary<string, string> parameters, string concurrency)
+    {
+        Console.WriteLine("series plan (each notebook's nb.Train calls, read before any runs):");
+        try
+        {
+            var plan = SeriesPlan.Of(notebooks, parameters, parameters["Device"], concurrency == "auto" ? ConcurrencyChoice.For(parameters["Preset"], RepoPaths.Runs) : int.Parse(concurrency));
+            foreach (var line in plan.Lines()) Console.WriteLine(line);
+            return plan;
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or StagNotebooks.Model.ConfigException or IOException)
+        {
+            Console.Error.WriteLine($"stag reproduce: no series plan: {e.Message}");
+            return null;
+        }
     }
 
     static void PrintSummary(int notebooks, TimeSpan elapsed, List<(string Notebook, double Seconds, double PeakMB)> memory, string output, bool inPlace, ClaimsRollup claims)

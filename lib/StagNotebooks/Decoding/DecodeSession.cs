@@ -43,13 +43,17 @@ public abstract class DecodeSession : IDecodeSession
         return logits;
     }
 
+    public StepTimeline? Timeline { get; set; }
+
     public Tensor Step(Tensor tokens)
     {
         if (Position >= Cache.Capacity) throw new InvalidOperationException($"KV cache full: position {Position} reaches the capacity {Cache.Capacity}");
         _stepped = true;
+        long start = Timeline is null ? 0 : StepTimeline.Now();
         using var ng = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var logits = StepAt(tokens, Position);                                              // (B, V)
+        Timeline?.Add(Position, StepTimeline.StepLane, "step", start, StepTimeline.Now());
         Position++;
         return logits.MoveToOuterDisposeScope();
     }

@@ -28,6 +28,8 @@ public interface IDecodeSession : IDisposable
     Tensor Step(Tensor tokens);
     /// <summary>Forgets positions ≥ <paramref name="length"/> (speculative decoding rolls back rejected tokens).</summary>
     void Truncate(int length);
+    /// <summary>Where steps record when their pieces ran (<see cref="StepTimeline"/>); null (the default): nothing is recorded.</summary>
+    StepTimeline? Timeline { get; set; }
 }
 
 /// <summary>

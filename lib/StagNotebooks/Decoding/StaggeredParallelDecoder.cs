@@ -76,21 +76,35 @@ public sealed class StaggeredParallelDecoder : IDecodingEngine
             var stats = DisposeScopeManager.Statistics.TensorStatistics;
             long before = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
             _pos = pos;
+            long start = Timeline is null ? 0 : StepTimeline.Now();
             _embedded = Model.Embed(tokens, pos).view(1, Batch, -1);
+            Timeline?.Add(pos, Lane(0), "embed", start, StepTimeline.Now());
             _hooks = ModelHooks.Current;
             try { _workers.Run(RunStack); }
             finally { _hooks = null; }
+            long joined = Timeline is null ? 0 : StepTimeline.Now();
             // Double buffer: what this step produced is what the next step appends (a stack may finish before the one above reads).
             (_pendingMemory, _producedMemory) = (_producedMemory, _pendingMemory);
             var outs = _outputs.Select(o => o!).ToArray();
             var logits = StagFormerModel.HookStepLogits(Model.Head(Model.Combine(outs)).squeeze(0), pos);   // (B, V)
+            Timeline?.Add(pos, Lane(0), "combine + head", joined, StepTimeline.Now());
             foreach (var o in outs) o.Dispose();
             var perJob = _workers.TensorsCreatedPerJob;
             LastStepCriticalPathTensors = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - before - perJob[0] + perJob.Max();
             return logits;
         }
 
+        /// <summary>The timeline lane of stack <paramref name="s"/>'s thread: the caller runs stack 1 (and the embedding and head).</summary>
+        static string Lane(int s) => s == 0 ? "caller thread" : $"worker thread {s}";
+
         void RunStack(int s)
+        {
+            long start = Timeline is null ? 0 : StepTimeline.Now();
+            try { RunStackWork(s); }
+            finally { Timeline?.Add(_pos, Lane(s), $"stack {s + 1}", start, StepTimeline.Now()); }
+        }
+
+        void RunStackWork(int s)
         {
             using var ng = torch.no_grad();
             using var scope = torch.NewDisposeScope();

@@ -202,6 +202,14 @@ public static class Verdicts
 
     internal static string Interval(Comparison c) => double.IsNaN(c.Low) ? "(no interval: 1 seed)" : $"[{Signed(c.Low)}, {Signed(c.High)}]";
 
+    /// <summary>An interval as <see cref="Interval"/> writes it, read back; (NaN, NaN) for "(no interval: …)".</summary>
+    internal static (double Low, double High) ParseInterval(string s)
+    {
+        if (!s.StartsWith('[') || !s.EndsWith(']')) return (double.NaN, double.NaN);
+        var ends = s[1..^1].Split(", ");
+        return ends.Length == 2 ? (ParseSigned(ends[0]), ParseSigned(ends[1])) : throw new FormatException($"'{s}' is not an interval [low, high]");
+    }
+
     /// <summary>p as written in tables (3 significant digits; scientific notation below 0.0001), parsed back by <see cref="ParsePValue"/>.</summary>
     internal static string PValue(double p) => double.IsNaN(p) ? "n/a" : p < 1e-4 ? (p == 0 ? "0" : p.ToString("0.00E+0", CultureInfo.InvariantCulture)) : Number(p);
 

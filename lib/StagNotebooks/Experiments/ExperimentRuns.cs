@@ -77,11 +77,19 @@ public static class ExperimentRuns
     static (List<RunRequest>, RunOptions) Requests(string preset, List<TrainingArm> arms, int seeds, PackedDataset data, string? runsRoot, Action<string>? log,
                                                    string device, int firstSeed, int concurrency, TunedRates? tuned)
     {
-        if (tuned != null) arms = arms.Select(a => tuned.Apply(Presets.Config(preset), a)).ToList();
-        var requests = arms.SelectMany(arm => Enumerable.Range(firstSeed, seeds).Select(s =>
-            new RunRequest(Config(preset, arm.Variant, data.Manifest.VocabSize, seed: s, overrides: arm.Overrides, h: arm.H), arm.Label, new PackedRunData(data)))).ToList();
         var root = runsRoot ?? RepoPaths.Runs;
-        return (requests, new RunOptions(root, device, concurrency == 0 ? ConcurrencyChoice.For(preset, root) : concurrency, log));
+        return (Requests(preset, arms, seeds, data, firstSeed, tuned).ToList(), new RunOptions(root, device, concurrency == 0 ? ConcurrencyChoice.For(preset, root) : concurrency, log));
+    }
+
+    /// <summary>
+    /// The runs <see cref="TrainAll(string, IEnumerable{TrainingArm}, int, PackedDataset, string?, Action{string}?, string, int, int, TunedRates?)"/>
+    /// trains for these arms, arm by arm and seed by seed: what a series plan counts before anything trains.
+    /// </summary>
+    public static IReadOnlyList<RunRequest> Requests(string preset, IEnumerable<TrainingArm> arms, int seeds, PackedDataset data, int firstSeed = 1, TunedRates? tuned = null)
+    {
+        var list = tuned is null ? arms.ToList() : arms.Select(a => tuned.Apply(Presets.Config(preset), a)).ToList();
+        return list.SelectMany(arm => Enumerable.Range(firstSeed, seeds).Select(s =>
+            new RunRequest(Config(preset, arm.Variant, data.Manifest.VocabSize, seed: s, overrides: arm.Overrides, h: arm.H), arm.Label, new PackedRunData(data)))).ToList();
     }
 
     /// <summary>The model of a finished run: its best checkpoint (lowest validation loss), or the last one.</summary>

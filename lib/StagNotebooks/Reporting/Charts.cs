@@ -8,6 +8,12 @@ namespace StagNotebooks.Reporting;
 /// where it lies on another; <paramref name="SecondAxis"/> puts it on the right-hand axis (another unit);
 /// <paramref name="ErrorBars"/> keeps error bars on a line (a few points, each its own interval, several series on one chart).
 /// </summary>
+/// <summary>One row of a forest plot: an estimate with its interval (NaN: none), a group that colours it, hover text.</summary>
+public sealed record ForestRow(string Label, double Estimate, double Low, double High, string Group, string Hover);
+
+/// <summary>One bar of a timeline: a piece of work of one kind on one lane, from start to end, with hover text.</summary>
+public sealed record TimelineBar(string Lane, string Kind, double Start, double End, string Hover);
+
 public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, IReadOnlyList<double>? ErrorY = null, string Mode = "lines",
                             string? Dash = null, bool SecondAxis = false, bool ErrorBars = false);
 
@@ -154,6 +160,101 @@ public static class Charts
             AllLabels(layout, xLabels, yLabels);
             layout["showlegend"] = false;
             layout["width"] = 620; layout["height"] = 560;
+        });
+    }
+
+    /// <summary>
+    /// A forest plot: each row an estimate with its interval as a horizontal bar, one panel per quantity (stacked, each
+    /// with its own x axis, since differences in nats and in accuracy do not share a scale), a line at zero, rows
+    /// coloured by group (one legend entry per group), every row labelled.
+    /// </summary>
+    public static Figure Forest(string title, IReadOnlyList<(string Quantity, IReadOnlyList<ForestRow> Rows)> panels, IReadOnlyDictionary<string, string>? colors = null)
+    {
+        var traces = new List<JsonObject>();
+        var legend = new HashSet<string>();
+        for (int k = 0; k < panels.Count; k++)
+            foreach (var group in panels[k].Rows.Select((r, i) => (Row: r, Index: i)).GroupBy(x => x.Row.Group))
+                traces.Add(ForestTrace(group.ToList(), k, legend.Add(group.Key), colors));
+        return Finish(traces, title, "", "", layout => ForestAxes(layout, panels));
+    }
+
+    static JsonObject ForestTrace(List<(ForestRow Row, int Index)> rows, int panel, bool inLegend, IReadOnlyDictionary<string, string>? colors)
+    {
+        static JsonArray Finite(IEnumerable<double> xs) => new(xs.Select(x => double.IsFinite(x) ? JsonValue.Create(x) : null).ToArray<JsonNode?>());
+        var group = rows[0].Row.Group;
+        var t = new JsonObject
+        {
+            ["type"] = "scatter", ["mode"] = "markers", ["name"] = group, ["legendgroup"] = group, ["showlegend"] = inLegend,
+            ["x"] = Finite(rows.Select(r => r.Row.Estimate)), ["y"] = Array(rows.Select(r => r.Index)),
+            ["xaxis"] = panel == 0 ? "x" : $"x{panel + 1}", ["yaxis"] = panel == 0 ? "y" : $"y{panel + 1}",
+            ["error_x"] = new JsonObject
+            {
+                ["type"] = "data", ["symmetric"] = false, ["visible"] = true, ["thickness"] = 2,
+                ["array"] = Finite(rows.Select(r => r.Row.High - r.Row.Estimate)), ["arrayminus"] = Finite(rows.Select(r => r.Row.Estimate - r.Row.Low)),
+            },
+            ["text"] = Array(rows.Select(r => r.Row.Hover)), ["hovertemplate"] = "%{text}<extra></extra>",
+            ["marker"] = new JsonObject { ["size"] = 9 },
+        };
+        if (colors?.GetValueOrDefault(group) is { } c) { t["marker"]!["color"] = c; t["error_x"]!["color"] = c; }
+        return t;
+    }
+
+    // Panels top-down, each as tall as its rows; its x axis spans its intervals and zero.
+    static void ForestAxes(JsonObject layout, IReadOnlyList<(string Quantity, IReadOnlyList<ForestRow> Rows)> panels)
+    {
+        const double Gap = 0.07;
+        double units = panels.Sum(p => p.Rows.Count + 1.0), free = 1 - Gap * Math.Max(0, panels.Count - 1), top = 1;
+        for (int k = 0; k < panels.Count; k++)
+        {
+            var (quantity, rows) = panels[k];
+            double height = free * (rows.Count + 1.0) / units;
+            var ends = rows.SelectMany(r => new[] { r.Estimate, r.Low, r.High }).Where(double.IsFinite).Append(0).ToList();
+            double lo = ends.Min(), hi = ends.Max(), pad = Math.Max((hi - lo) * 0.08, 1e-9);
+            string n = k == 0 ? "" : (k + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            layout["xaxis" + n] = new JsonObject
+            {
+                ["title"] = Text(quantity), ["anchor"] = "y" + n, ["automargin"] = true, ["range"] = Array(new[] { lo - pad, hi + pad }),
+                ["zeroline"] = true, ["zerolinewidth"] = 2, ["zerolinecolor"] = "#444",
+            };
+            layout["yaxis" + n] = new JsonObject
+            {
+                ["domain"] = Array(new[] { Math.Max(0, top - height), top }), ["anchor"] = "x" + n, ["automargin"] = true, ["autorange"] = "reversed",
+                ["tickvals"] = Array(Enumerable.Range(0, rows.Count)), ["ticktext"] = Array(rows.Select(r => r.Label)), ["showgrid"] = false,
+            };
+            top -= height + Gap;
+        }
+        layout["height"] = 160 + 24 * panels.Sum(p => p.Rows.Count) + 90 * panels.Count;
+        layout["width"] = 1100;
+        layout["legend"] = new JsonObject { ["orientation"] = "h", ["y"] = 1.02, ["yanchor"] = "bottom" };
+    }
+
+    /// <summary>
+    /// A timeline (Gantt chart): a row per lane in the order given, top-down; each piece of work a horizontal bar from its
+    /// start to its end, coloured by kind (one legend entry per kind).
+    /// </summary>
+    public static Figure Timeline(string title, string xTitle, IReadOnlyList<string> lanes, IEnumerable<TimelineBar> bars, IReadOnlyDictionary<string, string>? colors = null)
+    {
+        var traces = bars.GroupBy(b => b.Kind).Select(g =>
+        {
+            var t = new JsonObject
+            {
+                ["type"] = "bar", ["orientation"] = "h", ["name"] = g.Key, ["y"] = Array(g.Select(b => b.Lane)),
+                ["x"] = Array(g.Select(b => b.End - b.Start)), ["base"] = Array(g.Select(b => b.Start)),
+                ["text"] = Array(g.Select(b => b.Hover)), ["hovertemplate"] = "%{text}<extra></extra>", ["textposition"] = "none",
+                ["marker"] = new JsonObject { ["line"] = new JsonObject { ["width"] = 1, ["color"] = "white" } },
+            };
+            if (colors?.GetValueOrDefault(g.Key) is { } c) t["marker"]!["color"] = c;
+            return t;
+        }).ToList();
+        return Finish(traces, title, xTitle, "", layout =>
+        {
+            layout["barmode"] = "overlay";
+            layout["yaxis"]!["categoryorder"] = "array";
+            layout["yaxis"]!["categoryarray"] = Array(lanes);
+            layout["yaxis"]!["autorange"] = "reversed";
+            layout["height"] = 220 + 55 * lanes.Count;
+            layout["width"] = 1100;
+            layout["legend"] = new JsonObject { ["orientation"] = "h", ["y"] = -0.25 };
         });
     }
 

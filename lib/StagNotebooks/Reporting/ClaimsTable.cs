@@ -123,9 +123,39 @@ public static class ClaimsTable
         var table = Collect(files);
         var folder = System.IO.Path.Combine(figuresRoot, Folder);
         var leaf = FigureFolder.Leaf(preset, seeds);
-        FigureWriter.SaveTable(table, folder, leaf, Provenance.Of(preset, seeds, $"claims roll-up of {files.Count} notebook(s)"));
+        var provenance = Provenance.Of(preset, seeds, $"claims roll-up of {files.Count} notebook(s)");
+        FigureWriter.SaveTable(table, folder, leaf, provenance);
+        if (table.Rows.Count > 0) FigureWriter.SaveChart(Forest(table), folder, leaf + "-forest", provenance);
         return new ClaimsRollup(table, files.Select(f => f.Notebook).ToList(), Counts(table),
             System.IO.Path.Combine(folder, leaf + ".md"), System.IO.Path.Combine(folder, leaf + ".csv"));
+    }
+
+    /// <summary>The colour of each verdict in pictures: replicated green, not replicated red, inconclusive grey.</summary>
+    public static readonly IReadOnlyDictionary<string, string> VerdictColors = new Dictionary<string, string>
+    {
+        [Words(Verdict.Replicated)] = "#2f855a", [Words(Verdict.NotReplicated)] = "#c53030", [Words(Verdict.Inconclusive)] = "#718096",
+    };
+
+    static string Words(Verdict v) => v switch { Verdict.Replicated => "replicated", Verdict.NotReplicated => "not replicated", _ => "inconclusive" };
+
+    /// <summary>
+    /// Every claim of a roll-up as a forest plot: its difference (&gt; 0 = the paper's direction) with its 95% interval,
+    /// one panel per metric, coloured by verdict, labelled "notebook · claim" (the full claim and reason on hover).
+    /// </summary>
+    public static Figure Forest(DataFrame table)
+    {
+        string Cell(string column, long r) => (string)table.Columns[column][r];
+        var rows = Enumerable.Range(0, (int)table.Rows.Count).Select(r =>
+        {
+            var (low, high) = Verdicts.ParseInterval(Cell("95% interval", r));
+            var claim = Cell("claim", r);
+            var label = $"{Cell("notebook", r)[..Math.Min(2, Cell("notebook", r).Length)]} · {(claim.Length > 64 ? claim[..63] + "…" : claim)}";
+            var verdict = Words(Enum.Parse<Verdict>(Cell("verdict", r)));
+            return (Metric: Cell("metric", r), Row: new ForestRow(label, Verdicts.ParseSigned(Cell("difference", r)), low, high, verdict,
+                $"{Cell("notebook", r)}: {claim}<br>{Cell("difference", r)} {Cell("95% interval", r)}, p corrected {Cell("p corrected", r)}: {verdict}"));
+        }).ToList();
+        var panels = rows.GroupBy(x => x.Metric).Select(g => ($"{g.Key}: difference, > 0 = the paper's direction", (IReadOnlyList<ForestRow>)g.Select(x => x.Row).ToList())).ToList();
+        return Charts.Forest($"Every claim: its difference with a 95% interval ({table.Rows.Count} claims)", panels, VerdictColors);
     }
 }
 

@@ -121,4 +121,34 @@ public class ClaimsTableTests
         Assert.Equal(Verdicts.PValue(3 * Verdicts.ParsePValue(Verdicts.PValue(alone.P))), (string)t.Columns["p corrected"][0]);
         Assert.Equal("Holm over 3 claims of the series", (string)t.Columns["correction"][0]);
     }
+
+    [Fact]
+    public void The_roll_up_draws_every_claim_with_its_interval_one_panel_per_metric_coloured_by_verdict()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var accuracy = M(("a", new[] { 0.50, 0.52, 0.51 }), ("b", new[] { 0.40, 0.43, 0.41 }));
+        SaveVerdicts(tmp.Path, "03-training", "cpu-fidelity", 3, Replicated, Inconclusive);
+        SaveVerdicts(tmp.Path, "04-quality", "cpu-fidelity", 3, Verdicts.Judge(Claim.Beats("a answers better", "a", "b", Better.Higher, "accuracy"), accuracy));
+        var rollup = ClaimsTable.Write(tmp.Path, "cpu-fidelity", 3);
+        Assert.True(File.Exists(Path.Combine(tmp.Path, "claims", "cpu-fidelity-3seeds-forest.html")));
+        Assert.Contains("\"preset\": \"cpu-fidelity\"", File.ReadAllText(Path.Combine(tmp.Path, "claims", "cpu-fidelity-3seeds-forest.meta.json")));
+
+        var figure = ClaimsTable.Forest(rollup.Table);
+        // Two metrics: two panels with their own axes; val loss has a replicated and an inconclusive row, accuracy one.
+        var traces = figure.Data.Select(t => t!.AsObject()).ToList();
+        Assert.Equal(new[] { ("replicated", "x"), ("inconclusive", "x"), ("replicated", "x2") }, traces.Select(t => ((string)t["name"]!, (string)t["xaxis"]!)));
+        Assert.Equal(new[] { true, true, false }, traces.Select(t => (bool)t["showlegend"]!));   // one legend entry per verdict
+        Assert.Equal("#2f855a", (string)traces[0]["marker"]!["color"]!);
+        Assert.Equal(new[] { "03 · a beats b, clearly", "03 · a beats c" }, figure.Layout["yaxis"]!["ticktext"]!.AsArray().Select(x => (string)x!));
+        Assert.Equal("val loss (lower better): difference, > 0 = the paper's direction", (string)figure.Layout["xaxis"]!["title"]!["text"]!);
+        Assert.Equal("accuracy (higher better): difference, > 0 = the paper's direction", (string)figure.Layout["xaxis2"]!["title"]!["text"]!);
+        // The point is the table's difference, the bar's ends its interval, and zero is on the axis.
+        double d = Verdicts.ParseSigned((string)rollup.Table.Columns["difference"][0]);
+        var (low, high) = Verdicts.ParseInterval((string)rollup.Table.Columns["95% interval"][0]);
+        Assert.Equal(d, (double)traces[0]["x"]![0]!);
+        Assert.Equal(high - d, (double)traces[0]["error_x"]!["array"]![0]!, 12);
+        Assert.Equal(d - low, (double)traces[0]["error_x"]!["arrayminus"]![0]!, 12);
+        Assert.True((double)figure.Layout["xaxis"]!["range"]![0]! < 0);
+        Assert.Equal((double.NaN, double.NaN), Verdicts.ParseInterval("(no interval: 1 seed)"));
+    }
 }

@@ -76,7 +76,8 @@ public class FairComparisonTests
         Assert.Equal(2e-3, LearningRateSweep.Best(cells)["baseline-h"]);
         Assert.Equal(1e-3, LearningRateSweep.Best(cells)["separate-2xh"]);
         var t = SweepReport.Table(cells);
-        Assert.Equal(new[] { "", "yes", "", "yes", "" }, Enumerable.Range(0, 5).Select(i => (string)t["chosen"][i]));
+        // baseline h's choice lies inside the rates swept; separate 2×h's is the lowest, so the table says the best may be lower.
+        Assert.Equal(new[] { "", "yes", "", "yes (the lowest rate swept: the best may be lower)", "" }, Enumerable.Range(0, 5).Select(i => (string)t["chosen"][i]));
     }
 
     [Fact]

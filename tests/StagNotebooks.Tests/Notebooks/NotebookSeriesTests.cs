@@ -22,12 +22,16 @@ public class NotebookSeriesTests
         };
         var notebooks = NotebookSeries.Notebooks(TestPaths.Repo("notebooks"));
         Assert.Equal(new[] { "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11" }, notebooks.Select(n => Path.GetFileName(n)[..2]));
+        var plan = SeriesPlan.Of(notebooks, parameters, "cpu");   // what stag reproduce prints first
         var runs = NotebookSeries.Run(TestPaths.Repo("notebooks"), parameters, dir.File("executed"));
+        // The plan read from the notebooks' source is the training the series did: every planned run finished, none unplanned.
+        Assert.Equal(plan.Runs.Count, plan.Progress().Done);
+        Assert.Equal(plan.Runs.Count, Directory.GetDirectories(dir.File("runs")).Count(d => Path.GetFileName(d).StartsWith("smoke-", StringComparison.Ordinal)));
         foreach (var run in runs) NotebookValidity.AssertValid(run.Output);
         Assert.Equal(notebooks.Count, runs.Count);
         foreach (var name in new[] { "01-data/corpus.csv", "02-architecture/mask-staggered.html", "03-training/smoke/validation-loss.html", "03-training/smoke/verdicts.md", "03-training/smoke/cross-diagnostics.md", "03-training/smoke/cross-constant-share.html",
                                      "04-quality/smoke/tasks.md", "05-window/smoke/window-quality.csv", "05-window/smoke/verdicts.md", "06-decode-latency/tiny-baseline/table2.csv",
-                                     "06-decode-latency/tiny-baseline/compared-with-paper.csv", "06-decode-latency/tiny-baseline/gpu-prediction.csv",
+                                     "06-decode-latency/tiny-baseline/compared-with-paper.csv", "06-decode-latency/tiny-baseline/timeline-medians.csv", "06-decode-latency/tiny-baseline/gpu-prediction.csv",
                                      "07-recurrent/smoke/free-running.md", "07-recurrent/smoke/verdicts.md", "08-more-stacks/smoke/stacks-loss.html", "08-more-stacks/smoke/verdicts.md", "09-probing/smoke/cka.html", "09-probing/smoke/cross-ablation.csv",
                                      "10-beyond/smoke/summary.md", "10-beyond/smoke/equal-memory-throughput.csv", "10-beyond/smoke/verdicts.md",
                                      "11-synthetic/synth-smoke/matrix.md", "11-synthetic/synth-smoke/verdicts.md", "11-synthetic/synth-smoke/accuracy.html" })
