@@ -65,7 +65,8 @@ public static class Charts
         });
     }
 
-    static string Tick(double x) => x.ToString(x >= 1000 ? "#,0" : "0.###", System.Globalization.CultureInfo.InvariantCulture);
+    // Every digit a tick value has (learning rates such as 0.00075 and 0.0015 must not round to 0.001 and 0.002).
+    static string Tick(double x) => x.ToString(x >= 1000 ? "#,0" : "0.#########", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>A series' traces: its spread as a band (two bounding traces, the lower one filled up to the upper) under its line.</summary>
     static IEnumerable<JsonObject> LineTraces(Series s, int index)

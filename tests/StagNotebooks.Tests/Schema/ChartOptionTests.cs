@@ -40,6 +40,8 @@ public class ChartOptionTests
         Assert.Equal("loss gap (nats)", (string?)f.Layout["yaxis2"]!["title"]!["text"]);
         Assert.Equal(new[] { 128.0, 1024, 4096 }, Numbers(f.Layout["xaxis"]!["tickvals"]));
         Assert.Equal(new[] { "128", "1,024", "4,096" }, f.Layout["xaxis"]!["ticktext"]!.AsArray().Select(x => (string?)x));
+        var rates = Charts.Lines("t", "peak learning rate", "loss", new[] { new Series("a", new[] { 0.00075, 0.0015, 0.003 }, new double[] { 1, 2, 3 }) }, logX: true);
+        Assert.Equal(new[] { "0.00075", "0.0015", "0.003" }, rates.Layout["xaxis"]!["ticktext"]!.AsArray().Select(x => (string?)x));
     }
 
     [Fact]
