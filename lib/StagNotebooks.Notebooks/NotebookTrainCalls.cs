@@ -25,10 +25,12 @@ public sealed record TrainCall(string Notebook, int Cell, string Source, IReadOn
 public static class NotebookTrainCalls
 {
     /// <summary>Every nb.Train call of the notebook at <paramref name="path"/>, in cell order.</summary>
-    public static IReadOnlyList<TrainCall> Of(string path)
+    public static IReadOnlyList<TrainCall> Of(string path) => Of(NotebookDocument.Load(path), Path.GetFileNameWithoutExtension(path));
+
+    /// <summary>Every nb.Train call of a loaded notebook named <paramref name="name"/>, in cell order.</summary>
+    public static IReadOnlyList<TrainCall> Of(NotebookDocument doc, string name)
     {
-        var name = Path.GetFileNameWithoutExtension(path);
-        var cells = NotebookDocument.Load(path).Cells.OfType<JsonObject>().Select((c, i) => (Cell: c, Index: i))
+        var cells = doc.Cells.OfType<JsonObject>().Select((c, i) => (Cell: c, Index: i))
             .Where(x => NotebookDocument.IsCode(x.Cell))
             .Select(x => (x.Index, Root: Parse(NotebookDocument.Source(x.Cell)))).ToList();
         // A variable's value is its last initialiser in the notebook (cells run in order; notebooks do not reassign arm lists).

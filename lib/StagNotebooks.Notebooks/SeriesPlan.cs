@@ -34,21 +34,22 @@ public sealed record SeriesPlan(IReadOnlyList<NotebookPlan> Notebooks, RunPlan T
         var perNotebook = new List<(string Name, List<RunRequest> Requests, List<TrainCall> Unreadable)>();
         foreach (var nb in notebooks)
         {
-            var calls = NotebookTrainCalls.Of(nb);
+            var (doc, name) = (NotebookDocument.Load(nb), Path.GetFileNameWithoutExtension(nb));
+            var calls = NotebookTrainCalls.Of(doc, name);
             if (calls.Count == 0) continue;
             var unreadable = calls.Where(c => c.Arms is null).ToList();
             if (unreadable.Count == calls.Count)
             {
-                perNotebook.Add((Path.GetFileNameWithoutExtension(nb), new List<RunRequest>(), unreadable));
+                perNotebook.Add((name, new List<RunRequest>(), unreadable));
                 continue;
             }
-            string? Param(string name) => NotebookSeries.Effective(nb, name, parameters);
+            string? Param(string parameter) => NotebookStamp.Effective(doc, parameter, parameters);
             var preset = Param("Preset") ?? throw new InvalidDataException($"{nb}: it trains (nb.Train) but declares no Preset parameter");
             int seeds = int.Parse(Param("Seeds") ?? "1", CultureInfo.InvariantCulture);
             var data = ExperimentRuns.DataFor(preset);
             var tuned = TunedRates.For(preset, Param("FiguresRoot") is { Length: > 0 } f ? f : null);
             var requests = calls.Where(c => c.Arms != null).SelectMany(c => ExperimentRuns.Requests(preset, c.Arms!, c.Seeds ?? seeds, data, tuned: tuned)).ToList();
-            perNotebook.Add((Path.GetFileNameWithoutExtension(nb), requests, unreadable));
+            perNotebook.Add((name, requests, unreadable));
         }
         var runsRoot = parameters.TryGetValue("RunsRoot", out var r) && r != "" ? r : RepoPaths.Runs;
         return Assemble(perNotebook, runsRoot, device, concurrency);
@@ -63,10 +64,8 @@ public sealed record SeriesPlan(IReadOnlyList<NotebookPlan> Notebooks, RunPlan T
             foreach (var q in perNotebook[n].Requests)
                 if (seen.Add(Key(q))) unique.Add((n, q));
         var plan = RunScheduler.Plan(unique.Select(u => u.Request).ToList(), new RunOptions(runsRoot, device, concurrency));
-        // The plan's RunSeconds are those of the runs still to train, in request order (RunScheduler.Plan).
-        var estimates = new Queue<double>(plan.RunSeconds);
-        var runs = unique.Select(u => RunDirectory.FindComplete(runsRoot, u.Request.Config, u.Request.Data.Id) is null
-            ? new PlannedRun(u.Request, true, estimates.Count > 0 ? estimates.Dequeue() : 0) : new PlannedRun(u.Request, false, 0)).ToList();
+        var seconds = plan.Pending.Zip(plan.RunSeconds).ToDictionary(p => p.First, p => p.Second);   // the runs still to train and their estimates
+        var runs = unique.Select((u, i) => seconds.TryGetValue(i, out var s) ? new PlannedRun(u.Request, true, s) : new PlannedRun(u.Request, false, 0)).ToList();
         var notebooks = perNotebook.Select((nb, n) =>
         {
             var first = unique.Select((u, i) => (u.Notebook, Run: runs[i])).Where(x => x.Notebook == n).Select(x => x.Run).ToList();

@@ -13,6 +13,9 @@ public sealed record RunPlan(int Total, int ToTrain, int Concurrency, double Est
     /// <summary>The estimated seconds of each run to train (alone, at the threads it gets), in order: what the live time left weighs runs by.</summary>
     public IReadOnlyList<double> RunSeconds { get; init; } = Array.Empty<double>();
 
+    /// <summary>The indices (into the planned requests) of the runs to train, in order: those <see cref="RunSeconds"/> estimates.</summary>
+    public IReadOnlyList<int> Pending { get; init; } = Array.Empty<int>();
+
     /// <summary>"12 of 36 runs to train (24 reused), 1 at a time: about 1.2 h".</summary>
     public override string ToString() =>
         $"{ToTrain} of {Total} runs to train ({Total - ToTrain} reused), {Concurrency} at a time: about {RunEstimate.Words(EstimatedSeconds)}";
@@ -76,7 +79,7 @@ public static class RunScheduler
         var pending = Enumerable.Range(0, requests.Count).Where(i => finished[i] is null).ToList();
         int concurrency = Concurrency(requests, pending, options);
         var seconds = RunEstimate.PerRun(pending.Select(i => requests[i]).ToList(), options, concurrency);
-        return (finished, pending, new RunPlan(requests.Count, pending.Count, concurrency, RunEstimate.Total(seconds, concurrency)) { RunSeconds = seconds });
+        return (finished, pending, new RunPlan(requests.Count, pending.Count, concurrency, RunEstimate.Total(seconds, concurrency)) { RunSeconds = seconds, Pending = pending });
     }
 
     static int Concurrency(IReadOnlyList<RunRequest> requests, List<int> pending, RunOptions options)
